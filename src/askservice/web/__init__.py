@@ -1,0 +1,27 @@
+"""HTTP in: blueprints that parse, call a service and shape the answer; nothing below services."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_cors import CORS
+
+from askservice.config import Settings
+from askservice.services import Services
+from askservice.web import auth, errors, health, requestlog
+
+PREFIXES = ("/v1", "/api/v1")
+BLUEPRINTS = (health.bp,)
+
+
+def register(app: Flask, settings: Settings, services: Services) -> None:
+    """Install middleware, error mapping and every blueprint under both prefixes."""
+    app.extensions["askservice"] = services
+    requestlog.install(app)
+    auth.install(app, settings.api_keys)
+    errors.install(app)
+    if settings.cors_origins:
+        CORS(app, origins=list(settings.cors_origins), expose_headers=["X-Request-Id"])
+    for bp in BLUEPRINTS:
+        for prefix in PREFIXES:
+            name = bp.name if prefix == PREFIXES[0] else f"{bp.name}_api"
+            app.register_blueprint(bp, url_prefix=prefix, name=name)

@@ -1,0 +1,72 @@
+"""Read request bodies and query strings into pydantic models; every failure is a clear 4xx."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+from askservice.errors import InvalidRequestError, UnsupportedMediaTypeError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_body(optional: bool = False) -> dict[str, Any]:
+    """Return the JSON object in the body; `optional` lets an empty body mean `{}`."""
+    if optional and not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return {}
+    if not request.is_json:
+        raise UnsupportedMediaTypeError("Content-Type must be application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        if optional and not request.get_data(cache=True).strip():
+            return {}
+        raise InvalidRequestError("We could not parse the JSON body of your request.", code="invalid_json")
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The JSON body must be an object.", code="invalid_json")
+    return data
+
+
+def param_path(loc: tuple) -> str:
+    """Render a pydantic error location as OpenAI names params: `history[2].role`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _first_error(exc: ValidationError) -> InvalidRequestError:
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    param = param_path(loc) or None
+    message = error["msg"]
+    if error["type"] == "missing":
+        return InvalidRequestError(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    return InvalidRequestError(f"Invalid '{param}': {message}.", param=param, code="invalid_value")
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate `data` into `model`, or raise a 400 naming the first bad param."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc) from None
+
+
+def parse_body(model: type[M], optional: bool = False) -> M:
+    """Validate the JSON body into `model`."""
+    return parse(model, json_body(optional=optional))
+
+
+def parse_query(model: type[M]) -> M:
+    """Validate the query string into `model` (repeated keys become lists)."""
+    data: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        name = key[:-2] if key.endswith("[]") else key
+        data[name] = values if len(values) > 1 or key.endswith("[]") else values[0]
+    return parse(model, data)

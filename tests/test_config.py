@@ -1,0 +1,71 @@
+"""Settings from the environment: defaults, `.env`, and one clear line for each bad value."""
+
+import subprocess
+import sys
+
+import pytest
+
+from askservice.config import REPO_ROOT, Settings, resolve_path
+from askservice.errors import ConfigError
+
+
+def test_defaults_match_the_design():
+    s = Settings.from_env({}, dotenv_path="/nonexistent")
+    assert (s.host, s.port, s.upstream_timeout, s.max_history_messages) == ("127.0.0.1", 5001, 60.0, 10)
+    assert s.store_url == "sqlite:///data/askservice.db" and s.blob_url == "file://data/blobs"
+    assert (s.max_body_bytes, s.max_file_bytes) == (1048576, 536870912)
+    assert s.upstream_base_url is None and dict(s.api_keys) == {}
+
+
+def test_environment_wins_over_dotenv(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("PORT=6000\nUPSTREAM_MODEL=from-dotenv\nSYSTEM_PROMPT=be brief\n")
+    s = Settings.from_env({"PORT": "7000"}, dotenv_path=dotenv)
+    assert s.port == 7000 and s.upstream_model == "from-dotenv" and s.system_prompt == "be brief"
+
+
+def test_api_keys_and_cors_are_parsed():
+    s = Settings.from_env({"API_KEYS": "k1:client-a, k2:client-b", "CORS_ORIGINS": "https://a.example, https://b.example"}, dotenv_path="/nonexistent")
+    assert dict(s.api_keys) == {"k1": "client-a", "k2": "client-b"}
+    assert s.cors_origins == ("https://a.example", "https://b.example")
+
+
+@pytest.mark.parametrize(
+    "env, names",
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"UPSTREAM_TIMEOUT": "soon"}, "UPSTREAM_TIMEOUT"),
+        ({"MAX_BODY_BYTES": "-1"}, "MAX_BODY_BYTES"),
+        ({"STORE_URL": "postgres://x"}, "STORE_URL"),
+        ({"BLOB_URL": "ftp://x"}, "BLOB_URL"),
+        ({"API_KEYS": "nocolon"}, "API_KEYS"),
+        ({"ALLOW_OPEN_ACCESS": "maybe"}, "ALLOW_OPEN_ACCESS"),
+        ({"HOST": "0.0.0.0"}, "API_KEYS"),
+    ],
+)
+def test_bad_values_name_the_variable(env, names):
+    with pytest.raises(ConfigError, match=names):
+        Settings.from_env(env, dotenv_path="/nonexistent")
+
+
+def test_open_access_on_a_public_address_needs_explicit_consent():
+    assert Settings.from_env({"HOST": "0.0.0.0", "ALLOW_OPEN_ACCESS": "1"}, dotenv_path="/nonexistent").host == "0.0.0.0"
+    assert Settings.from_env({"HOST": "0.0.0.0", "API_KEYS": "k:c"}, dotenv_path="/nonexistent").host == "0.0.0.0"
+    assert Settings.from_env({"HOST": "::1"}, dotenv_path="/nonexistent").host == "::1"
+
+
+def test_relative_paths_resolve_against_the_repository():
+    assert resolve_path("data/x.db") == REPO_ROOT / "data/x.db"
+    assert str(resolve_path("/abs/x.db")) == "/abs/x.db"
+
+
+def test_the_checker_prints_one_line_and_fails():
+    result = subprocess.run(
+        [sys.executable, "-m", "askservice.config"],
+        env={"PORT": "abc", "PYTHONPATH": str(REPO_ROOT / "src")},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["askservice: configuration error: PORT='abc' is not an integer"]
