@@ -43,6 +43,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
     max_file_bytes: int = 536_870_912
+    run_lease_seconds: float = 30.0
+    run_expires_seconds: int = 600
 
     def __post_init__(self) -> None:
         _scheme("STORE_URL", self.store_url, STORE_SCHEMES)
@@ -80,6 +82,8 @@ class Settings:
             cors_origins=tuple(o.strip() for o in (get("CORS_ORIGINS") or "").split(",") if o.strip()),
             max_body_bytes=_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), cls.max_body_bytes, low=1),
             max_file_bytes=_int("MAX_FILE_BYTES", get("MAX_FILE_BYTES"), cls.max_file_bytes, low=1),
+            run_lease_seconds=_float("RUN_LEASE_SECONDS", get("RUN_LEASE_SECONDS"), cls.run_lease_seconds),
+            run_expires_seconds=_int("RUN_EXPIRES_SECONDS", get("RUN_EXPIRES_SECONDS"), cls.run_expires_seconds, low=1),
         )
 
 
