@@ -1,0 +1,59 @@
+"""Split text into overlapping windows of tokens, counted with an offline BPE tokenizer.
+
+`bpe-openai` ships the o200k_base vocabulary inside the package (tiktoken would download it at
+first use, which fails on a closed network). The spec's strategies: `auto` is 800 tokens with
+400 of overlap; `static` takes `max_chunk_size_tokens` (100-4096) and `chunk_overlap_tokens`
+(at most half of it).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass
+
+ENCODING = "o200k_base"
+AUTO = {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One window of a file's text and how many tokens it holds."""
+
+    text: str
+    tokens: int
+
+
+@functools.lru_cache(maxsize=1)
+def encoding():
+    """Return the tokenizer (loaded once per process; it takes most of a second)."""
+    with warnings.catch_warnings():
+        # bpe-openai 0.1.4 reads its bundled vocabulary through a deprecated importlib call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai
+
+        return bpe_openai.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    """Return how many tokens `text` holds."""
+    return len(encoding().encode_ordinary(text))
+
+
+def chunk_text(text: str, max_tokens: int = 800, overlap: int = 400) -> list[Chunk]:
+    """Split `text` into windows of at most `max_tokens` tokens, each sharing `overlap` with the last."""
+    if max_tokens < 1 or not 0 <= overlap <= max_tokens // 2:
+        raise ValueError("need max_tokens >= 1 and 0 <= overlap <= max_tokens / 2")
+    enc = encoding()
+    tokens = enc.encode_ordinary(text)
+    step = max_tokens - overlap
+    chunks = []
+    for start in range(0, max(len(tokens), 1), step):
+        window = tokens[start:start + max_tokens]
+        # a window edge can cut a multi-byte character; drop the partial bytes, not the chunk
+        piece = enc.decode_bytes(window).decode("utf-8", errors="ignore").strip()
+        if piece:
+            chunks.append(Chunk(piece, len(window)))
+        if start + max_tokens >= len(tokens):
+            break
+    return chunks
