@@ -9,6 +9,7 @@ import pytest  # noqa: E402
 from askservice import create_app  # noqa: E402
 from askservice.config import Settings  # noqa: E402
 from tests.servers import Service  # noqa: E402
+from tests.upstream import UpstreamClient, UpstreamProcess  # noqa: E402
 
 
 @pytest.fixture
@@ -62,3 +63,15 @@ def start_session_service(tmp_path_factory):
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory) -> UpstreamClient:
+    """The scripted OpenAI-compatible upstream (tests/upstream.py), shared by the session.
+
+    Script it per test with a fresh `upstream.marker()` in `match`; point services at
+    `upstream.base_url` (it ends in /v1).
+    """
+    process = UpstreamProcess(tmp_path_factory.mktemp("upstream"))
+    yield process.client
+    process.stop()
