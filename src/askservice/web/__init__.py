@@ -7,7 +7,7 @@ from flask_cors import CORS
 
 from askservice.config import Settings
 from askservice.services import Services
-from askservice.web import auth, errors, health, requestlog
+from askservice.web import auth, errors, health, metrics, requestlog
 
 PREFIXES = ("/v1", "/api/v1")
 BLUEPRINTS = (health.bp,)
@@ -17,6 +17,7 @@ def register(app: Flask, settings: Settings, services: Services) -> None:
     """Install middleware, error mapping and every blueprint under both prefixes."""
     app.extensions["askservice"] = services
     requestlog.install(app)
+    metrics.install(app)  # before auth, so refused requests are counted too
     auth.install(app, settings.api_keys)
     errors.install(app)
     if settings.cors_origins:
