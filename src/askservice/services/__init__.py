@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from askservice.blobs import open_blobs
+from askservice.blobs.base import BlobStore
 from askservice.config import Settings
+from askservice.llm import LLMClient
+from askservice.services.ask import AskService
+from askservice.store import open_store
+from askservice.store.base import Store
 
 
 @dataclass(frozen=True)
@@ -12,8 +18,22 @@ class Services:
     """Every service the web layer can call, built once per app."""
 
     settings: Settings
+    store: Store
+    blobs: BlobStore
+    llm: LLMClient | None  # None until UPSTREAM_BASE_URL is set
+    ask: AskService
+
+
+def open_llm(settings: Settings) -> LLMClient | None:
+    """Return the upstream client, or None when UPSTREAM_BASE_URL is unset."""
+    if not settings.upstream_base_url:
+        return None
+    return LLMClient(settings.upstream_base_url, settings.upstream_api_key, settings.upstream_timeout)
 
 
 def build_services(settings: Settings) -> Services:
     """Wire the edges (upstream, store, blobs) into the services."""
-    return Services(settings=settings)
+    blobs = open_blobs(settings)
+    store = open_store(settings, blobs)
+    llm = open_llm(settings)
+    return Services(settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm))

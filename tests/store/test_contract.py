@@ -1,0 +1,351 @@
+"""The Store contract: the same assertions on every backend (SQLite file, DynamoDB Local)."""
+
+from __future__ import annotations
+
+import gevent
+import pytest
+from gevent.event import Event
+
+from askservice import ids
+from askservice.blobs.local import LocalBlobStore
+from askservice.store.base import ABSENT, Check, ConditionFailed, Delete, Put, Update
+
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request, tmp_path_factory):
+    """Yield (store, blob folder) for one backend, shared by the module; tests use fresh partitions."""
+    root = tmp_path_factory.mktemp("blobs")
+    blobs = LocalBlobStore(root)
+    if request.param == "sqlite":
+        from askservice.store.sqlite import SqliteStore
+
+        store = SqliteStore(tmp_path_factory.mktemp("db") / "store.db")
+    else:
+        from askservice.store.dynamodb import DynamoStore
+
+        dynamo = request.getfixturevalue("dynamodb_local")
+        store = DynamoStore(dynamo.new_table(), blobs, client=dynamo.client())
+        store.create_table()
+    yield request.param, store, root
+    store.close()
+
+
+@pytest.fixture
+def store(backend):
+    return backend[1]
+
+
+@pytest.fixture
+def pk():
+    """A partition no other test touches."""
+    return "test#" + ids.new_id("p_")
+
+
+def fill(store, pk, prefix, count):
+    """Put `count` items with time-ordered sks under `prefix`; return their sks in order."""
+    sks = [prefix + ids.new_id("x_") for _ in range(count)]
+    for n, sk in enumerate(sks):
+        store.put({"pk": pk, "sk": sk, "n": n}, condition=ABSENT)
+    return sks
+
+
+def sks(page):
+    return [item["sk"] for item in page.items]
+
+
+def test_put_get_delete(store, pk):
+    item = {"pk": pk, "sk": "meta", "name": "a", "tags": ["x", "y"], "meta": {"k": {"n": 1}}}
+    assert store.put(item) == {**item, "version": 1}
+    assert store.get(pk, "meta") == {**item, "version": 1}
+    assert store.get(pk, "other") is None
+    assert store.delete(pk, "meta") is True
+    assert store.get(pk, "meta") is None
+    assert store.delete(pk, "meta") is False
+
+
+def test_values_round_trip(store, pk):
+    values = {
+        "int": 7, "neg": -3, "big": 2**53, "float": 0.25, "whole_float": 1.0, "true": True, "false": False,
+        "none": None, "empty": "", "text": "héllo ☃ 𝄞", "list": [1, "a", None, [2.5]], "empty_list": [],
+        "empty_map": {}, "nested": {"a": [{"b": False}]},
+    }
+    store.put({"pk": pk, "sk": "meta", **values})
+    got = store.get(pk, "meta")
+    assert got == {"pk": pk, "sk": "meta", "version": 1, **values}
+    assert type(got["int"]) is int and type(got["float"]) is float and type(got["whole_float"]) is float
+
+
+def test_put_absent_refuses_an_existing_item(store, pk):
+    store.put({"pk": pk, "sk": "meta", "v": "first"}, condition=ABSENT)
+    with pytest.raises(ConditionFailed):
+        store.put({"pk": pk, "sk": "meta", "v": "second"}, condition=ABSENT)
+    assert store.get(pk, "meta")["v"] == "first"
+
+
+def test_put_on_version_replaces_and_bumps(store, pk):
+    store.put({"pk": pk, "sk": "meta", "v": 1, "gone": True}, condition=ABSENT)
+    assert store.put({"pk": pk, "sk": "meta", "v": 2}, condition=1)["version"] == 2
+    assert store.get(pk, "meta") == {"pk": pk, "sk": "meta", "v": 2, "version": 2}
+    with pytest.raises(ConditionFailed):  # stale version
+        store.put({"pk": pk, "sk": "meta", "v": 3}, condition=1)
+    with pytest.raises(ConditionFailed):  # no such item
+        store.put({"pk": pk, "sk": "missing", "v": 3}, condition=1)
+    assert store.get(pk, "meta")["v"] == 2
+    assert store.get(pk, "missing") is None
+
+
+def test_update_sets_removes_and_bumps(store, pk):
+    store.put({"pk": pk, "sk": "meta", "status": "queued", "error": "x", "keep": 1})
+    new = store.update(pk, "meta", set={"status": "done", "result": {"a": [1]}}, remove=["error"])
+    assert new == {"pk": pk, "sk": "meta", "status": "done", "result": {"a": [1]}, "keep": 1, "version": 2}
+    assert store.get(pk, "meta") == new
+    assert store.update(pk, "meta", set={"keep": 2}, expected_version=2)["version"] == 3
+
+
+def test_update_on_stale_version_or_missing_item_fails_and_changes_nothing(store, pk):
+    store.put({"pk": pk, "sk": "meta", "status": "queued"})
+    store.update(pk, "meta", set={"status": "in_progress"}, expected_version=1)
+    with pytest.raises(ConditionFailed):
+        store.update(pk, "meta", set={"status": "cancelled"}, expected_version=1)
+    assert store.get(pk, "meta") == {"pk": pk, "sk": "meta", "status": "in_progress", "version": 2}
+    with pytest.raises(ConditionFailed):
+        store.update(pk, "missing", set={"status": "x"})
+    assert store.get(pk, "missing") is None
+
+
+def test_update_rejects_changing_keys_or_version(store, pk):
+    store.put({"pk": pk, "sk": "meta"})
+    for bad in ({"pk": "other"}, {"sk": "other"}, {"version": 9}):
+        with pytest.raises(ValueError):
+            store.update(pk, "meta", set=bad)
+    assert store.get(pk, "meta")["version"] == 1
+
+
+def test_delete_on_version(store, pk):
+    store.put({"pk": pk, "sk": "meta"})
+    store.update(pk, "meta", set={"a": 1})
+    with pytest.raises(ConditionFailed):
+        store.delete(pk, "meta", expected_version=1)
+    assert store.get(pk, "meta") is not None
+    assert store.delete(pk, "meta", expected_version=2) is True
+    with pytest.raises(ConditionFailed):
+        store.delete(pk, "meta", expected_version=2)
+
+
+def test_transaction_applies_all(store, pk):
+    store.put({"pk": pk, "sk": "a", "n": 0})
+    store.put({"pk": pk, "sk": "b", "n": 0})
+    store.put({"pk": pk, "sk": "c"})
+    store.transact([
+        Put({"pk": pk, "sk": "new", "n": 1}, condition=ABSENT),
+        Update(pk, "a", set={"n": 1}, expected_version=1),
+        Delete(pk, "c", expected_version=1),
+        Check(pk, "b", expected_version=1),
+    ])
+    assert store.get(pk, "new")["n"] == 1
+    assert store.get(pk, "a") == {"pk": pk, "sk": "a", "n": 1, "version": 2}
+    assert store.get(pk, "b")["version"] == 1
+    assert store.get(pk, "c") is None
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        lambda pk: Check(pk, "b", expected_version=5),
+        lambda pk: Check(pk, "missing"),
+        lambda pk: Put({"pk": pk, "sk": "b"}, condition=ABSENT),
+        lambda pk: Put({"pk": pk, "sk": "b"}, condition=3),
+        lambda pk: Update(pk, "missing", set={"n": 1}),
+        lambda pk: Update(pk, "b", set={"n": 1}, expected_version=2),
+        lambda pk: Delete(pk, "b", expected_version=2),
+    ],
+    ids=["check-version", "check-missing", "put-absent", "put-version", "update-missing", "update-version", "delete-version"],
+)
+def test_transaction_with_one_failed_condition_writes_nothing(store, pk, failing):
+    store.put({"pk": pk, "sk": "a", "n": 0})
+    store.put({"pk": pk, "sk": "b", "n": 0})
+    store.put({"pk": pk, "sk": "c", "n": 0})
+    with pytest.raises(ConditionFailed):
+        store.transact([
+            Put({"pk": pk, "sk": "new"}, condition=ABSENT),
+            Update(pk, "a", set={"n": 1}),
+            Delete(pk, "c"),
+            failing(pk),
+        ])
+    assert store.get(pk, "new") is None
+    assert store.get(pk, "a") == {"pk": pk, "sk": "a", "n": 0, "version": 1}
+    assert store.get(pk, "b") == {"pk": pk, "sk": "b", "n": 0, "version": 1}
+    assert store.get(pk, "c") is not None
+
+
+def test_transaction_rejects_touching_an_item_twice(store, pk):
+    with pytest.raises(ValueError):
+        store.transact([Put({"pk": pk, "sk": "a"}), Update(pk, "a", set={"n": 1})])
+    assert store.get(pk, "a") is None
+
+
+def test_query_pages_forward_in_both_orders(store, pk):
+    msgs = fill(store, pk, "msg#", 7)
+    fill(store, pk, "run#", 3)  # same partition, other prefix
+    fill(store, pk + "x", "msg#", 2)  # other partition
+    first = store.query(pk, "msg#", limit=3)
+    assert sks(first) == msgs[:3] and first.has_more
+    second = store.query(pk, "msg#", after=msgs[2], limit=3)
+    assert sks(second) == msgs[3:6] and second.has_more
+    last = store.query(pk, "msg#", after=msgs[5], limit=3)
+    assert sks(last) == msgs[6:] and not last.has_more
+    assert store.query(pk, "msg#", after=msgs[6], limit=3).items == []
+    desc = store.query(pk, "msg#", limit=4, order="desc")
+    assert sks(desc) == msgs[::-1][:4] and desc.has_more
+    rest = store.query(pk, "msg#", after=msgs[3], limit=4, order="desc")
+    assert sks(rest) == msgs[::-1][4:] and not rest.has_more
+    exact = store.query(pk, "msg#", limit=7)
+    assert sks(exact) == msgs and not exact.has_more
+    assert [i["n"] for i in exact.items] == list(range(7))
+
+
+def test_query_before_gives_the_previous_page_in_the_requested_order(store, pk):
+    msgs = fill(store, pk, "msg#", 7)
+    fill(store, pk, "run#", 2)
+    fill(store, pk, "a#", 2)  # sorts below the prefix: must not leak into a backwards walk
+    page = store.query(pk, "msg#", before=msgs[6], limit=3)
+    assert sks(page) == msgs[3:6] and page.has_more
+    page = store.query(pk, "msg#", before=msgs[3], limit=3)
+    assert sks(page) == msgs[0:3] and not page.has_more
+    page = store.query(pk, "msg#", before=msgs[2], limit=3)
+    assert sks(page) == msgs[0:2] and not page.has_more
+    desc = store.query(pk, "msg#", before=msgs[0], limit=3, order="desc")
+    assert sks(desc) == [msgs[3], msgs[2], msgs[1]] and desc.has_more
+    desc = store.query(pk, "msg#", before=msgs[3], limit=3, order="desc")
+    assert sks(desc) == [msgs[6], msgs[5], msgs[4]] and not desc.has_more
+    between = store.query(pk, "msg#", after=msgs[1], before=msgs[5], limit=10)
+    assert sks(between) == msgs[2:5] and not between.has_more
+    between = store.query(pk, "msg#", after=msgs[5], before=msgs[1], limit=2, order="desc")
+    assert sks(between) == [msgs[4], msgs[3]] and between.has_more
+
+
+def test_query_cursors_outside_the_prefix(store, pk):
+    msgs = fill(store, pk, "msg#", 3)
+    fill(store, pk, "run#", 2)
+    assert sks(store.query(pk, "msg#", after="a", limit=5)) == msgs
+    assert store.query(pk, "msg#", after="z", limit=5).items == []
+    assert sks(store.query(pk, "msg#", before="z", limit=5)) == msgs
+    assert sks(store.query(pk, "msg#", after="z", limit=5, order="desc")) == msgs[::-1]
+    assert store.query(pk, "msg#", after="a", limit=5, order="desc").items == []
+
+
+def test_query_rejects_bad_pages(store, pk):
+    for bad in ({"limit": 0}, {"limit": "5"}, {"order": "up"}, {"after": 5}):
+        with pytest.raises(ValueError):
+            store.query(pk, **bad)
+
+
+def test_query_where_keeps_matching_items(store, pk):
+    sks_all = [ids.new_id("x_") for _ in range(12)]
+    for n, sk in enumerate(sks_all):
+        store.put({"pk": pk, "sk": sk, "status": "ok" if n % 3 == 0 else "no", "flag": n % 2 == 0, "n": n})
+    ok = store.query(pk, limit=2, where={"status": "ok"})
+    assert [i["n"] for i in ok.items] == [0, 3] and ok.has_more
+    ok = store.query(pk, limit=2, where={"status": "ok"}, after=sks_all[3])
+    assert [i["n"] for i in ok.items] == [6, 9] and not ok.has_more
+    both = store.query(pk, limit=10, where={"status": "ok", "flag": True}, order="desc")
+    assert [i["n"] for i in both.items] == [6, 0] and not both.has_more
+    assert [i["n"] for i in store.query(pk, limit=10, where={"n": 4}).items] == [4]
+    assert store.query(pk, limit=10, where={"missing": "x"}).items == []
+
+
+def test_query_index_lists_an_owners_items(store, pk):
+    owner_a, owner_b = pk + "-a#file", pk + "-b#file"
+    mine = []
+    for n in range(5):
+        for owner in (owner_a, owner_b):
+            file_id = ids.new_id("file-")
+            store.put({"pk": f"file#{file_id}", "sk": "meta", "gsi1pk": owner, "gsi1sk": file_id, "n": n})
+            if owner == owner_a:
+                mine.append(file_id)
+    page = store.query_index(owner_a, limit=2)
+    assert [i["gsi1sk"] for i in page.items] == mine[:2] and page.has_more
+    assert all(i["gsi1pk"] == owner_a for i in page.items)
+    page = store.query_index(owner_a, after=mine[1], limit=10)
+    assert [i["gsi1sk"] for i in page.items] == mine[2:] and not page.has_more
+    page = store.query_index(owner_a, limit=2, order="desc", before=mine[1])
+    assert [i["gsi1sk"] for i in page.items] == [mine[3], mine[2]] and page.has_more
+    page = store.query_index(owner_a, before=mine[4], limit=2)
+    assert [i["gsi1sk"] for i in page.items] == mine[2:4] and page.has_more
+    assert [i["n"] for i in store.query_index(owner_a, where={"n": 3}).items] == [3]
+    assert store.query_index(pk + "-nobody#file").items == []
+    # an item leaves the index when it is deleted
+    store.delete(f"file#{mine[0]}", "meta")
+    assert [i["gsi1sk"] for i in store.query_index(owner_a, limit=1).items] == [mine[1]]
+
+
+def test_update_moves_an_item_in_the_index(store, pk):
+    store.put({"pk": pk, "sk": "meta", "gsi1pk": pk + "#one", "gsi1sk": "1"})
+    store.update(pk, "meta", set={"gsi1pk": pk + "#two"})
+    assert store.query_index(pk + "#one").items == []
+    assert [i["pk"] for i in store.query_index(pk + "#two").items] == [pk]
+
+
+def test_delete_all(store, pk):
+    fill(store, pk, "chunk#", 130)
+    keep = fill(store, pk, "meta", 1)
+    assert store.delete_all(pk, "chunk#") == 130
+    assert sks(store.query(pk, limit=100)) == keep
+
+
+def test_40_greenlets_appending_to_one_partition_lose_nothing(store, pk):
+    def append(n):
+        item = {"pk": pk, "sk": "msg#" + ids.new_id("msg_"), "n": n}
+        store.put(item, condition=ABSENT)
+        return item["sk"]
+
+    jobs = [gevent.spawn(append, n) for n in range(40)]
+    gevent.joinall(jobs, timeout=60, raise_error=True)
+    written = sorted(job.value for job in jobs)
+    page = store.query(pk, "msg#", limit=100)
+    assert sks(page) == written and len(written) == 40 and not page.has_more
+
+
+def test_20_racing_conditional_updates_exactly_one_wins(store, pk):
+    store.put({"pk": pk, "sk": "run", "status": "queued"})
+    go = Event()
+
+    def claim(n):
+        seen = store.get(pk, "run")
+        go.wait(10)
+        try:
+            store.update(pk, "run", set={"status": "in_progress", "owner": n}, expected_version=seen["version"])
+            return True
+        except ConditionFailed:
+            return False
+
+    jobs = [gevent.spawn(claim, n) for n in range(20)]
+    gevent.sleep(0.05)
+    go.set()
+    gevent.joinall(jobs, timeout=60, raise_error=True)
+    winners = [n for n, job in enumerate(jobs) if job.value]
+    assert len(winners) == 1
+    assert store.get(pk, "run") == {"pk": pk, "sk": "run", "status": "in_progress", "owner": winners[0], "version": 2}
+
+
+def test_large_attributes_round_trip(backend, pk):
+    """Attributes past DynamoDB's 400 KB item limit go to the blob store there, transparently."""
+    name, store, blob_root = backend
+    content = [{"type": "text", "text": "é" * 150_000}, {"type": "text", "text": "x" * 200_000}]
+    tools = [{"type": "function", "function": {"name": f"f{n}", "description": "d" * 500}} for n in range(300)]
+    store.put({"pk": pk, "sk": "msg#1", "content": content, "tools": tools, "role": "user"})
+    assert store.get(pk, "msg#1") == {"pk": pk, "sk": "msg#1", "content": content, "tools": tools, "role": "user", "version": 1}
+    if name == "dynamodb":
+        assert blob_files(blob_root)  # the overflow lives in the blob store
+    bigger = content + [{"type": "text", "text": "y" * 300_000}]
+    store.update(pk, "msg#1", set={"content": bigger}, remove=["tools"])
+    assert store.query(pk, "msg#", limit=5).items == [{"pk": pk, "sk": "msg#1", "content": bigger, "role": "user", "version": 2}]
+    store.delete(pk, "msg#1")
+    assert store.get(pk, "msg#1") is None
+    assert blob_files(blob_root) == []  # replaced and deleted overflow is removed too
+
+
+def blob_files(root):
+    return sorted(p for p in root.rglob("*") if p.is_file())
