@@ -48,6 +48,7 @@ class Segment:
     texts: list[str]
     vectors: np.ndarray | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    key: str = ""  # where the chunks came from (a blob key), to reuse the segment while that holds
 
     def __post_init__(self) -> None:
         counts = [Counter(terms(t)) for t in self.texts]
