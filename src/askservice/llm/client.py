@@ -1,0 +1,200 @@
+"""The OpenAI-compatible upstream: chat completions (JSON and streamed) and embeddings.
+
+One pooled `requests.Session` per process, sized to the concurrency of a gevent worker. The
+timeout (UPSTREAM_TIMEOUT) bounds the connect and every wait for the next bytes, so the first
+byte and each gap between streamed chunks. Only connect errors are retried (nothing was sent).
+Every failure leaves as an askservice error (see `llm/errors.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
+from urllib3.util.retry import Retry
+
+from askservice.errors import UpstreamBadGatewayError
+from askservice.llm.errors import ERROR_BODY_LIMIT, from_exception, from_status
+
+POOL_SIZE = 2000  # a gevent worker serves up to worker_connections (2000) requests at once
+CONNECT_RETRIES = 2
+READ_SIZE = 65_536
+
+_sessions: dict[int, requests.Session] = {}
+
+
+def session() -> requests.Session:
+    """Return this process's pooled session (a forked worker builds its own)."""
+    pid = os.getpid()
+    current = _sessions.get(pid)
+    if current is None:
+        _sessions.clear()
+        current = _sessions[pid] = _new_session()
+    return current
+
+
+def _new_session() -> requests.Session:
+    http = requests.Session()
+    # Proxies and the CA bundle are resolved once per client, not from the environment on
+    # every request (that lookup costs more than the rest of a request's overhead).
+    http.trust_env = False
+    retry = Retry(
+        total=CONNECT_RETRIES, connect=CONNECT_RETRIES, read=0, redirect=0, status=0, other=0,
+        allowed_methods=None, backoff_factor=0.05, raise_on_status=False,
+    )
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=POOL_SIZE, max_retries=retry)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    return http
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A `chat.completion` answer: the bytes as received and their parsed object."""
+
+    raw: bytes
+    data: dict[str, Any]
+
+
+class ChatStream:
+    """An open streamed answer: iterate for chunk dicts, or `events()` for raw `data:` payloads.
+
+    `close()` drops the upstream connection at once, from any greenlet; a consumer blocked on
+    the next chunk then ends quietly. Reading to the end returns the connection to the pool.
+    """
+
+    def __init__(self, response: requests.Response):
+        self._response = response
+        self.closed = False
+
+    def __enter__(self) -> "ChatStream":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the upstream connection (idempotent)."""
+        self.closed = True
+        self._response.close()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for payload in self.events():
+            try:
+                chunk = json.loads(payload)
+            except ValueError:
+                raise UpstreamBadGatewayError("The upstream sent a stream event that is not valid JSON.") from None
+            if isinstance(chunk, dict) and chunk.get("error"):
+                error = chunk["error"]
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                raise UpstreamBadGatewayError(f"The upstream failed mid-stream: {message}")
+            yield chunk
+
+    def events(self) -> Iterator[bytes]:
+        """Yield each SSE `data:` payload as it arrives, up to `[DONE]` or the end."""
+        raw, buffer, data_lines, done = self._response.raw, b"", [], False
+        try:
+            while True:
+                try:
+                    received = raw.read1(READ_SIZE)
+                except Exception as exc:
+                    if self.closed or done:
+                        return
+                    raise from_exception(exc, started=True) from exc
+                if not received:
+                    break
+                if done:
+                    continue  # drain to the end so the connection can be reused
+                *lines, buffer = (buffer + received).split(b"\n")
+                for line in lines:
+                    line = line.rstrip(b"\r")
+                    if line.startswith(b"data:"):
+                        data_lines.append(line[6:] if line[5:6] == b" " else line[5:])
+                    elif not line and data_lines:
+                        payload, data_lines = b"\n".join(data_lines), []
+                        if payload == b"[DONE]":
+                            done = True
+                            break
+                        yield payload
+            if data_lines and not done and data_lines != [b"[DONE]"]:
+                yield b"\n".join(data_lines)
+            raw.release_conn()  # read to the end: the connection goes back to the pool
+            self.closed = True
+        finally:
+            if not self.closed:
+                self.close()
+
+
+class LLMClient:
+    """Calls one OpenAI-compatible upstream; reusable from any greenlet of the process."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 60.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
+        self._proxies = get_environ_proxies(self.base_url)
+        self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+    def _post(self, path: str, body: dict, headers: dict) -> requests.Response:
+        try:
+            response = session().post(
+                self.base_url + path,
+                data=json.dumps(body).encode(),
+                headers=headers,
+                stream=True,
+                timeout=(self.timeout, self.timeout),
+                proxies=self._proxies,
+                verify=self._verify,
+            )
+        except requests.RequestException as exc:
+            raise from_exception(exc) from exc
+        if response.status_code // 100 == 2:
+            return response
+        try:
+            detail = response.raw.read(ERROR_BODY_LIMIT)
+        except Exception:  # the error body is a nicety; the status says enough
+            detail = b""
+        finally:
+            response.close()
+        raise from_status(response.status_code, detail, response.headers.get("Retry-After"))
+
+    def _json(self, path: str, body: dict) -> tuple[bytes, dict]:
+        response = self._post(path, body, self._headers)
+        try:
+            raw = response.content
+            data = json.loads(raw)
+        except Exception as exc:
+            response.close()
+            raise from_exception(exc, started=True) from exc
+        if not isinstance(data, dict):
+            raise UpstreamBadGatewayError("The upstream answered JSON that is not an object.")
+        return raw, data
+
+    def chat(self, body: dict) -> Completion:
+        """POST /chat/completions without streaming; return the completion as received."""
+        raw, data = self._json("/chat/completions", {**body, "stream": False})
+        return Completion(raw, data)
+
+    def stream_chat(self, body: dict) -> ChatStream:
+        """POST /chat/completions with `stream: true`; return once the upstream said 200."""
+        return ChatStream(self._post("/chat/completions", {**body, "stream": True}, self._stream_headers))
+
+    def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        """Return one embedding vector per text, in order."""
+        _, data = self._json("/embeddings", {"model": model, "input": texts, "encoding_format": "float"})
+        try:
+            items = sorted(data["data"], key=lambda item: item["index"])
+            vectors = [list(map(float, item["embedding"])) for item in items]
+        except (KeyError, TypeError, ValueError):
+            raise UpstreamBadGatewayError("The upstream answered embeddings in an unknown shape.") from None
+        if len(vectors) != len(texts):
+            raise UpstreamBadGatewayError(f"The upstream answered {len(vectors)} embeddings for {len(texts)} inputs.")
+        return vectors
