@@ -9,6 +9,7 @@ from askservice.blobs.base import BlobStore
 from askservice.config import Settings
 from askservice.llm import LLMClient
 from askservice.services.ask import AskService
+from askservice.services.file_search import FileSearch, build_file_search
 from askservice.store import open_store
 from askservice.store.base import Store
 
@@ -22,6 +23,7 @@ class Services:
     blobs: BlobStore
     llm: LLMClient | None  # None until UPSTREAM_BASE_URL is set
     ask: AskService
+    file_search: FileSearch
 
 
 def open_llm(settings: Settings) -> LLMClient | None:
@@ -36,4 +38,7 @@ def build_services(settings: Settings) -> Services:
     blobs = open_blobs(settings)
     store = open_store(settings, blobs)
     llm = open_llm(settings)
-    return Services(settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm))
+    return Services(
+        settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm),
+        file_search=build_file_search(settings, store, blobs, llm),
+    )

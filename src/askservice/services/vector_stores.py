@@ -23,6 +23,7 @@ from askservice.errors import ConflictError, InvalidRequestError, NotFoundError
 from askservice.services.chunking import AUTO
 from askservice.blobs.base import BlobStore
 from askservice.services.files import FilesService
+from askservice.services.packing import unpack
 from askservice.store.base import ABSENT, ConditionFailed, Delete, Operation, Page, Put, Store, Update
 
 STATUSES = ("in_progress", "completed", "failed", "cancelled")
@@ -178,6 +179,11 @@ class VectorStoresService:
     def get_file(self, owner: str, vs_id: str, file_id: str) -> dict:
         """Return the spec's VectorStoreFileObject."""
         return file_object(self.file_item(owner, vs_id, file_id))
+
+    def file_texts(self, owner: str, vs_id: str, file_id: str) -> list[str]:
+        """Return the parsed text of a vector-store file, chunk by chunk (empty until it completes)."""
+        item = self.file_item(owner, vs_id, file_id)
+        return unpack(self.blobs.read(item["chunks_blob"]))[0] if item.get("chunks_blob") else []
 
     def list_files(self, owner: str, vs_id: str, limit: int, order: str, after: str | None, before: str | None,
                    status: str | None, batch_id: str | None = None) -> Page:

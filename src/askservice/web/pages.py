@@ -1,0 +1,30 @@
+"""List queries and list answers shared by the Assistants API routes (`limit`, `order`, cursors)."""
+
+from __future__ import annotations
+
+from typing import Callable, Literal
+
+from pydantic import BaseModel, Field
+
+from askservice.store.base import Page
+
+
+class ListQuery(BaseModel):
+    """`limit` (1-100, default 20), `order` (default desc), `after`, `before`."""
+
+    limit: int = Field(default=20, ge=1, le=100)
+    order: Literal["asc", "desc"] = "desc"
+    after: str | None = None
+    before: str | None = None
+
+
+def list_body(page: Page, shape: Callable[[dict], dict]) -> dict:
+    """Return `{object: "list", data, first_id, last_id, has_more}` for a store page."""
+    data = [shape(item) for item in page.items]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": page.has_more,
+    }
