@@ -1,0 +1,43 @@
+"""The seam for tools the server executes itself (file_search): what a tool must provide.
+
+A run's `tools` may name server tools (`{"type": "file_search"}`). The executor offers each
+registered one to the upstream as a function (`definition`), and when the model calls it, runs
+`execute` and records the call in a `tool_calls` step as `{"id", "type": TYPE, TYPE: details}`;
+the model then reads `output` and the run carries on without the client's help. Tools whose
+type has no registered ServerTool (code_interpreter) are stored on the run but not offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a server tool may look at: who runs it, the run, and the tool resources in scope."""
+
+    owner: str
+    run: dict
+    tool: dict
+    """The run's tool entry, e.g. `{"type": "file_search", "file_search": {...}}`."""
+    assistant_tool_resources: dict = field(default_factory=dict)
+    thread_tool_resources: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A server tool's answer: what the model reads, and the step details clients see."""
+
+    output: str
+    details: dict
+
+
+class ServerTool(Protocol):
+    """A tool the server executes during a run (registered by type on `Runs.server_tools`)."""
+
+    def definition(self, context: ToolContext) -> dict:
+        """Return the chat-completions function tool offered upstream for this run."""
+
+    def execute(self, context: ToolContext, arguments: str) -> ToolResult:
+        """Run the tool with the model's JSON `arguments`."""
