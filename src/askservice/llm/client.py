@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -18,12 +19,14 @@ from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
-from askservice.errors import UpstreamBadGatewayError
+from askservice import metrics
+from askservice.errors import ServiceError, UpstreamBadGatewayError
 from askservice.llm.errors import ERROR_BODY_LIMIT, from_exception, from_status
 
 POOL_SIZE = 2000  # a gevent worker serves up to worker_connections (2000) requests at once
 CONNECT_RETRIES = 2
 READ_SIZE = 65_536
+STREAM_KIND = "chat_completions_stream"  # metrics label: the kind of a streamed chat request
 
 _sessions: dict[int, requests.Session] = {}
 
@@ -44,13 +47,22 @@ def _new_session() -> requests.Session:
     # every request (that lookup costs more than the rest of a request's overhead).
     http.trust_env = False
     retry = Retry(
-        total=CONNECT_RETRIES, connect=CONNECT_RETRIES, read=0, redirect=0, status=0, other=0,
+        total=CONNECT_RETRIES, connect=CONNECT_RETRIES, read=False, redirect=0, status=0, other=0,
         allowed_methods=None, backoff_factor=0.05, raise_on_status=False,
     )
     adapter = HTTPAdapter(pool_connections=8, pool_maxsize=POOL_SIZE, max_retries=retry)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
     return http
+
+
+def _kind(path: str, body: dict) -> str:
+    return path.strip("/").replace("/", "_") + ("_stream" if body.get("stream") else "")
+
+
+def _counted(kind: str, error: ServiceError) -> ServiceError:
+    metrics.upstream_error(kind, type(error).__name__)
+    return error
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,8 @@ class ChatStream:
 
     def __init__(self, response: requests.Response):
         self._response = response
+        self._reading = False
+        self._released = False
         self.closed = False
 
     def __enter__(self) -> "ChatStream":
@@ -79,8 +93,20 @@ class ChatStream:
         self.close()
 
     def close(self) -> None:
-        """Drop the upstream connection (idempotent)."""
+        """Drop the upstream connection (idempotent; safe while another greenlet reads)."""
         self.closed = True
+        if self._released:
+            return
+        if self._reading:
+            # The reader is inside the socket's buffered reader, which must not be closed under
+            # it: shut the socket down instead; the reader wakes up and closes the rest.
+            sock = getattr(self._response.raw.connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return
         self._response.close()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -88,24 +114,29 @@ class ChatStream:
             try:
                 chunk = json.loads(payload)
             except ValueError:
-                raise UpstreamBadGatewayError("The upstream sent a stream event that is not valid JSON.") from None
+                raise _counted(
+                    STREAM_KIND, UpstreamBadGatewayError("The upstream sent a stream event that is not valid JSON.")
+                ) from None
             if isinstance(chunk, dict) and chunk.get("error"):
                 error = chunk["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
-                raise UpstreamBadGatewayError(f"The upstream failed mid-stream: {message}")
+                raise _counted(STREAM_KIND, UpstreamBadGatewayError(f"The upstream failed mid-stream: {message}"))
             yield chunk
 
     def events(self) -> Iterator[bytes]:
         """Yield each SSE `data:` payload as it arrives, up to `[DONE]` or the end."""
         raw, buffer, data_lines, done = self._response.raw, b"", [], False
         try:
-            while True:
+            while not self.closed:
+                self._reading = True
                 try:
                     received = raw.read1(READ_SIZE)
                 except Exception as exc:
                     if self.closed or done:
                         return
                     raise from_exception(exc, started=True) from exc
+                finally:
+                    self._reading = False
                 if not received:
                     break
                 if done:
@@ -121,13 +152,16 @@ class ChatStream:
                             done = True
                             break
                         yield payload
+            if self.closed:
+                return
             if data_lines and not done and data_lines != [b"[DONE]"]:
                 yield b"\n".join(data_lines)
             raw.release_conn()  # read to the end: the connection goes back to the pool
-            self.closed = True
+            self._released = self.closed = True
         finally:
-            if not self.closed:
-                self.close()
+            if not self._released:
+                self._response.close()
+                self.closed = True
 
 
 class LLMClient:
@@ -144,6 +178,8 @@ class LLMClient:
         self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
     def _post(self, path: str, body: dict, headers: dict) -> requests.Response:
+        kind = _kind(path, body)
+        metrics.upstream_call(kind)
         try:
             response = session().post(
                 self.base_url + path,
@@ -155,7 +191,7 @@ class LLMClient:
                 verify=self._verify,
             )
         except requests.RequestException as exc:
-            raise from_exception(exc) from exc
+            raise _counted(kind, from_exception(exc)) from exc
         if response.status_code // 100 == 2:
             return response
         try:
@@ -164,7 +200,7 @@ class LLMClient:
             detail = b""
         finally:
             response.close()
-        raise from_status(response.status_code, detail, response.headers.get("Retry-After"))
+        raise _counted(kind, from_status(response.status_code, detail, response.headers.get("Retry-After")))
 
     def _json(self, path: str, body: dict) -> tuple[bytes, dict]:
         response = self._post(path, body, self._headers)
@@ -173,7 +209,7 @@ class LLMClient:
             data = json.loads(raw)
         except Exception as exc:
             response.close()
-            raise from_exception(exc, started=True) from exc
+            raise _counted(_kind(path, body), from_exception(exc, started=True)) from exc
         if not isinstance(data, dict):
             raise UpstreamBadGatewayError("The upstream answered JSON that is not an object.")
         return raw, data
@@ -185,7 +221,11 @@ class LLMClient:
 
     def stream_chat(self, body: dict) -> ChatStream:
         """POST /chat/completions with `stream: true`; return once the upstream said 200."""
-        return ChatStream(self._post("/chat/completions", {**body, "stream": True}, self._stream_headers))
+        response = self._post("/chat/completions", {**body, "stream": True}, self._stream_headers)
+        if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
+            response.close()
+            raise UpstreamBadGatewayError("The upstream did not answer the streamed request with an event stream.")
+        return ChatStream(response)
 
     def embed(self, model: str, texts: list[str]) -> list[list[float]]:
         """Return one embedding vector per text, in order."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Iterator
 
+from askservice import metrics
 from askservice.config import Settings
 from askservice.errors import InvalidRequestError, NotConfiguredError
 from askservice.llm import ChatStream, Completion, LLMClient
@@ -24,6 +27,7 @@ class Question:
     question: str
     history: list[Turn] = field(default_factory=list)
     user_id: str | None = None
+    client_id: str | None = None  # who spends the tokens (metrics)
     model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -64,9 +68,31 @@ class AskService:
     def answer(self, q: Question) -> Completion:
         """Return the upstream's `chat.completion` for `q`."""
         client = self._client()
-        return client.chat(self.request_body(q))
+        completion = client.chat(self.request_body(q))
+        _count_usage(q, completion.data.get("usage"))
+        return completion
 
     def stream(self, q: Question) -> ChatStream:
         """Open the upstream's streamed answer to `q` (errors before the first chunk raise here)."""
         client = self._client()
         return client.stream_chat(self.request_body(q))
+
+    def count_usage(self, q: Question, payloads: Iterator[bytes]) -> Iterator[bytes]:
+        """Pass streamed payloads through, adding the `usage` any of them carries to the caller's totals."""
+        for payload in payloads:
+            if b'"usage"' in payload:
+                try:
+                    _count_usage(q, json.loads(payload).get("usage"))
+                except (ValueError, AttributeError):
+                    pass  # not ours to judge here: the relay passes the payload on as it came
+            yield payload
+
+
+def _count_usage(q: Question, usage) -> None:
+    if isinstance(usage, dict):
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        metrics.tokens(
+            q.client_id,
+            prompt if isinstance(prompt, int) else None,
+            completion if isinstance(completion, int) else None,
+        )

@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from askservice.llm import ChatStream
 from askservice.services.ask import Question, Turn
 from askservice.web import sse
-from askservice.web.context import services
+from askservice.web.context import client_id, services
 from askservice.web.validation import parse_body
 
 bp = Blueprint("ask", __name__)
@@ -48,9 +48,9 @@ class AskBody(BaseModel):
         return value
 
 
-def _relay(stream: ChatStream) -> Iterator[bytes]:
+def _relay(stream: ChatStream, payloads: Iterator[bytes]) -> Iterator[bytes]:
     try:
-        for payload in stream.events():
+        for payload in payloads:
             yield b"data: " + payload + b"\n\n"
     finally:
         stream.close()
@@ -64,12 +64,14 @@ def ask():
         question=body.question,
         history=[Turn(item.role, item.content) for item in body.history or ()],
         user_id=body.user_id,
+        client_id=body.client_id or client_id(),
         model=body.model,
         temperature=body.temperature,
         max_tokens=body.max_tokens,
     )
     if body.stream or "text/event-stream" in request.headers.get("Accept", ""):
         stream = services().ask.stream(question)
-        return sse.response(sse.guarded(_relay(stream)), on_disconnect=stream.close)
+        payloads = services().ask.count_usage(question, stream.events())
+        return sse.response(sse.guarded(_relay(stream, payloads)), on_disconnect=stream.close)
     completion = services().ask.answer(question)
     return Response(completion.raw, status=200, mimetype="application/json")

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 from flask import Response, request
 
+from askservice import metrics
 from askservice.errors import ServiceError
 
 log = logging.getLogger("askservice.sse")
@@ -45,9 +46,11 @@ def response(events: Iterable[bytes], on_disconnect: Callable[[], None] | None =
     watcher = _watch_client(request.environ, on_disconnect) if on_disconnect else None
 
     def generate() -> Iterator[bytes]:
+        metrics.stream_opened()
         try:
             yield from events
         finally:
+            metrics.stream_closed()
             if watcher is not None:
                 watcher.kill(block=False)
 
