@@ -23,9 +23,9 @@ Control API (JSON in and out)
                      serving the last one. Scripts are tried oldest first; give each test its
                      own marker (`UpstreamClient.marker()`) so parallel tests never share one.
     GET  /_requests?match=TEXT   the record of received requests (oldest first, last 10,000):
-                     {seq, method, path, headers, body, received_at, outcome, chunks_sent,
-                     ended_at}; `outcome` is "completed", "disconnected" (the client went away
-                     mid-answer), "cut" (a scripted cut) or "pending"
+                     {seq, method, path, headers, body, client_port, received_at, outcome,
+                     chunks_sent, ended_at}; `outcome` is "completed", "disconnected" (the client went away
+                     mid-answer), "cut" (a scripted cut), "streaming" or "pending"
     POST /_reset     drop every script and record
 
 A response SPEC (every key optional)
@@ -38,7 +38,8 @@ A response SPEC (every key optional)
     cut_after        stream this many chunks, then drop the connection without `[DONE]`
     status           an HTTP error status to answer with (e.g. 500, 429), OpenAI's error body
     retry_after      the Retry-After header sent with `status`
-    raw              a body sent verbatim (with status 200 unless given): a garbled answer
+    raw              a body sent verbatim (status 200 and JSON unless `status` / `content_type`
+                     say otherwise): a garbled answer, or a hand-written SSE stream
     finish_reason    overrides "stop" / "tool_calls"
     usage            overrides the computed usage object
 """
@@ -163,6 +164,7 @@ class Scripts:
             "path": environ["PATH_INFO"],
             "headers": {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")},
             "body": body,
+            "client_port": int(environ.get("REMOTE_PORT") or 0),
             "received_at": time.time(),
             "outcome": "pending",
             "chunks_sent": 0,
@@ -279,7 +281,7 @@ def chat(body: dict, spec: dict, entry: dict, start_response):
 
 def _stream(events: list[bytes], spec: dict, entry: dict):
     delay, cut_after = float(spec.get("delay") or 0), spec.get("cut_after")
-    entry["outcome"] = "disconnected"  # until the last event is handed over
+    entry["outcome"] = "streaming"
     try:
         for n, event in enumerate(events):
             if cut_after is not None and n >= cut_after:
@@ -290,6 +292,9 @@ def _stream(events: list[bytes], spec: dict, entry: dict):
             yield event
             entry["chunks_sent"] = n + 1
         entry["outcome"] = "completed"
+    except GeneratorExit:
+        entry["outcome"] = "disconnected"
+        raise
     finally:
         entry["ended_at"] = time.time()
 
@@ -320,7 +325,8 @@ def embeddings(body: dict, start_response):
 def _scripted_fault(spec: dict, start_response):
     if "raw" in spec:
         data = spec["raw"].encode()
-        start_response(f"{spec.get('status', 200)} Scripted", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        content_type = spec.get("content_type", "application/json")
+        start_response(f"{spec.get('status', 200)} Scripted", [("Content-Type", content_type), ("Content-Length", str(len(data)))])
         return [data]
     status = int(spec["status"])
     headers = [("Retry-After", str(spec["retry_after"]))] if spec.get("retry_after") is not None else []
