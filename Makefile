@@ -23,8 +23,18 @@ run: setup
 	@PYTHONPATH=src $(PY) -m askservice.config >/dev/null
 	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py --chdir src app:app
 
-test: setup-dev
+test: setup-dev node-openai
 	$(PY) -m pytest
+
+# The Node `openai` SDK for the runs walkthrough (4.x still ships beta.assistants / beta.threads).
+NODE_OPENAI := .cache/node/openai
+.PHONY: node-openai
+node-openai: $(NODE_OPENAI)/.installed
+
+$(NODE_OPENAI)/.installed:
+	mkdir -p $(NODE_OPENAI)
+	npm install --prefix $(NODE_OPENAI) --no-audit --no-fund --loglevel=error openai@4.104.0
+	touch $@
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache
