@@ -27,17 +27,18 @@ def blob_key(file_id: str) -> str:
 
 def to_object(item: dict) -> dict:
     """Return the spec's OpenAIFile for a file item."""
-    return {
+    obj = {
         "id": item["id"],
         "object": "file",
         "bytes": item["bytes"],
         "created_at": item["created_at"],
-        "expires_at": item.get("expires_at"),
         "filename": item["filename"],
         "purpose": item["purpose"],
         "status": "processed",
-        "status_details": None,
     }
+    if item.get("expires_at"):
+        obj["expires_at"] = item["expires_at"]
+    return obj
 
 
 class FilesService:

@@ -1,0 +1,184 @@
+"""Files and vector stores end-to-end: the official openai SDK against gunicorn+gevent.
+
+Runs on every store backend in `backend_env` (SQLite+folder always; DynamoDB Local + the
+S3-compatible server when their fixtures are present). Embeddings come from the scripted upstream.
+"""
+
+from pathlib import Path
+
+import openai
+import pytest
+import requests
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from tests.pdf import make_pdf
+from tests.servers import wait_until
+
+PLANTED = "The vault code for the north tower is 7741."
+FILLER = " ".join(f"Paragraph {i} talks about gardens, rivers and the weather in spring." for i in range(400))
+MAX_FILE_BYTES = 300_000
+SPEC = Path("/work/shared/openai-openapi.yaml")
+
+
+@pytest.fixture(scope="module", params=["sqlite"])
+def backend_env(request):
+    """The store/blob settings of one backend (SQLite and a folder: the service's defaults)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def conforms():
+    """Return a check that an object validates against a component schema of the OpenAI spec."""
+    spec = yaml.safe_load(SPEC.read_text())
+    registry = Registry().with_resource("spec", Resource.from_contents(spec, default_specification=DRAFT202012))
+
+    def check(obj, name):
+        Draft202012Validator({"$ref": f"spec#/components/schemas/{name}"}, registry=registry).validate(obj)
+
+    return check
+
+
+@pytest.fixture(scope="module")
+def service(start_session_service, upstream, backend_env):
+    env = {"UPSTREAM_BASE_URL": upstream.base_url, "EMBEDDING_MODEL": "scripted-embedding",
+           "MAX_FILE_BYTES": str(MAX_FILE_BYTES), **backend_env}
+    return start_session_service(env=env)
+
+
+@pytest.fixture(scope="module")
+def client(service):
+    return openai.OpenAI(base_url=service.url("/v1"), api_key="sk-test", max_retries=0)
+
+
+def poll_store(client, vs_id, status="completed"):
+    return wait_until(lambda: (vs := client.vector_stores.retrieve(vs_id)).status == status and vs,
+                      timeout=30, what=f"vector store {status}")
+
+
+def test_upload_ingest_search_and_delete_cascade(client, service, conforms):
+    txt_bytes = (FILLER + " " + PLANTED + " " + FILLER).encode()
+    txt = client.files.create(file=("notes.txt", txt_bytes), purpose="assistants")
+    pdf = client.files.create(file=("manual.pdf", make_pdf(["Oil the hinges every month.", "Never paint doors."])),
+                              purpose="assistants")
+    conforms(txt.model_dump(exclude_unset=True), "OpenAIFile")
+    assert (txt.bytes, txt.filename, txt.purpose) == (len(txt_bytes), "notes.txt", "assistants")
+    assert client.files.content(txt.id).read() == txt_bytes
+
+    vs = client.vector_stores.create(name="docs", file_ids=[txt.id, pdf.id], metadata={"team": "a"})
+    conforms(vs.model_dump(exclude_unset=True), "VectorStoreObject")
+    vs = poll_store(client, vs.id)
+    assert vs.file_counts.completed == 2 and vs.usage_bytes > 0 and vs.metadata == {"team": "a"}
+
+    results = client.vector_stores.search(vs.id, query="What is the vault code of the north tower?")
+    conforms(results.model_dump(exclude_unset=True), "VectorStoreSearchResultsPage")
+    first = results.data[0]
+    assert first.file_id == txt.id and first.filename == "notes.txt" and PLANTED in first.content[0].text
+    hinges = client.vector_stores.search(vs.id, query="oil the hinges", max_num_results=1)
+    assert [r.file_id for r in hinges.data] == [pdf.id]
+
+    listed = client.vector_stores.files.list(vs.id, filter="completed")
+    assert {f.id for f in listed.data} == {txt.id, pdf.id}
+    conforms(listed.data[0].model_dump(exclude_unset=True), "VectorStoreFileObject")
+    content = client.vector_stores.files.content(file_id=pdf.id, vector_store_id=vs.id)
+    assert "Oil the hinges" in " ".join(part.text for part in content)
+
+    deleted = client.files.delete(txt.id)
+    conforms(deleted.model_dump(exclude_unset=True), "DeleteFileResponse")
+    assert client.vector_stores.retrieve(vs.id).file_counts.total == 1
+    assert all(r.file_id != txt.id for r in client.vector_stores.search(vs.id, query="vault code north tower").data)
+    with pytest.raises(openai.NotFoundError):
+        client.files.retrieve(txt.id)
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.files.retrieve(file_id=txt.id, vector_store_id=vs.id)
+
+    gone = client.vector_stores.delete(vs.id)
+    conforms(gone.model_dump(exclude_unset=True), "DeleteVectorStoreResponse")
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.search(vs.id, query="hinges")
+
+
+def test_bad_uploads_get_clear_errors_and_leave_nothing(client, service):
+    before = {f.id for f in client.files.list()}
+    with pytest.raises(openai.BadRequestError) as info:
+        client.files.create(file=("empty.txt", b""), purpose="assistants")
+    assert info.value.body["param"] == "file"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.files.create(file=("a.txt", b"words"), purpose="nonsense")
+    assert info.value.body["param"] == "purpose"
+    with pytest.raises(openai.APIStatusError) as info:
+        client.files.create(file=("big.txt", b"x" * (MAX_FILE_BYTES + 1)), purpose="assistants")
+    assert info.value.status_code == 413 and info.value.body["code"] == "request_too_large"
+    with pytest.raises(openai.APIStatusError) as info:  # far past the limit: refused before it is read
+        client.files.create(file=("huge.txt", b"x" * (4 * MAX_FILE_BYTES)), purpose="assistants")
+    assert info.value.status_code == 413
+    assert {f.id for f in client.files.list()} == before
+
+    broken = client.files.create(file=("broken.pdf", b"%PDF-1.4 not really a pdf"), purpose="assistants")
+    vs = client.vector_stores.create(file_ids=[broken.id])
+    vs = wait_until(lambda: (v := client.vector_stores.retrieve(vs.id)).file_counts.failed == 1 and v, timeout=30)
+    assert vs.status == "completed" and vs.file_counts.completed == 0
+    vsf = client.vector_stores.files.retrieve(file_id=broken.id, vector_store_id=vs.id)
+    assert vsf.status == "failed" and vsf.last_error.code == "unsupported_file"
+    assert client.vector_stores.search(vs.id, query="pdf").data == []
+
+
+def test_listing_files_by_purpose_with_pages(client):
+    made = [client.files.create(file=(f"p{i}.txt", b"page %d" % i), purpose="user_data").id for i in range(3)]
+    page = client.files.list(purpose="user_data", limit=2, order="asc")
+    ids = [f.id for f in page.data]
+    assert page.has_more and ids == made[:2]
+    rest = client.files.list(purpose="user_data", limit=2, order="asc", after=ids[-1])
+    assert [f.id for f in rest.data] == made[2:] and not rest.has_more
+    assert all(f.purpose == "user_data" for f in client.files.list(purpose="user_data"))
+    newest = client.files.list(purpose="user_data", limit=1)
+    assert newest.data[0].id == made[-1]
+
+
+def test_batches_filters_and_validation(client, service):
+    a = client.files.create(file=("a.md", b"# Apples\nRed apples grow in the orchard."), purpose="assistants")
+    b = client.files.create(file=("b.html", b"<p>Green pears ripen in autumn.</p>"), purpose="assistants")
+    c = client.files.create(file=("c.bin", b"\x00\x01binary"), purpose="assistants")
+    vs = client.vector_stores.create(name="fruit", chunking_strategy={"type": "static", "static": {
+        "max_chunk_size_tokens": 200, "chunk_overlap_tokens": 100}})
+    batch = client.vector_stores.file_batches.create_and_poll(vector_store_id=vs.id, file_ids=[a.id, b.id, c.id],
+                                                               poll_interval_ms=100)
+    assert batch.status == "completed"
+    assert (batch.file_counts.completed, batch.file_counts.failed, batch.file_counts.total) == (2, 1, 3)
+    failed = client.vector_stores.file_batches.list_files(batch_id=batch.id, vector_store_id=vs.id, filter="failed")
+    assert [f.id for f in failed.data] == [c.id]
+    attached = client.vector_stores.files.create(vector_store_id=vs.id, file_id=a.id)
+    assert attached.status == "completed"  # already in the store: returned as it is
+
+    updated = client.vector_stores.files.update(file_id=b.id, vector_store_id=vs.id, attributes={"season": "autumn"})
+    assert updated.attributes == {"season": "autumn"}
+    found = client.vector_stores.search(vs.id, query="red apples and green pears", filters={"type": "eq", "key": "season", "value": "autumn"})
+    assert {r.file_id for r in found.data} == {b.id}
+
+    renamed = client.vector_stores.update(vs.id, name="orchard", expires_after={"anchor": "last_active_at", "days": 2})
+    assert renamed.name == "orchard" and renamed.expires_at == renamed.last_active_at + 2 * 86400
+    assert client.vector_stores.update(vs.id, expires_after=None).expires_at is None
+
+    bad = [
+        ("/vector_stores", {"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 200,
+                                                                               "chunk_overlap_tokens": 101}}}),
+        ("/vector_stores", {"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 99,
+                                                                               "chunk_overlap_tokens": 0}}}),
+        ("/vector_stores", {"metadata": {f"k{i}": "v" for i in range(17)}}),
+        (f"/vector_stores/{vs.id}/search", {"query": "x", "max_num_results": 51}),
+        (f"/vector_stores/{vs.id}/search", {}),
+        (f"/vector_stores/{vs.id}/file_batches", {"file_ids": []}),
+    ]
+    for path, body in bad:
+        response = requests.post(service.url("/v1" + path), json=body, timeout=10)
+        assert response.status_code == 400, (path, body, response.text)
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    missing = requests.post(service.url(f"/v1/vector_stores/{vs.id}/files"), json={"file_id": "file-unknown"}, timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["param"] == "file_id"
+
+
+def test_api_prefix_serves_the_same_routes(service):
+    response = requests.get(service.url("/api/v1/vector_stores"), timeout=10)
+    assert response.status_code == 200 and response.json()["object"] == "list"
