@@ -1,13 +1,16 @@
 """Files, vector stores, ingestion and search as services, on a real SQLite store and blob folder."""
 
 import io
+import json
 from types import SimpleNamespace
 
 import pytest
 
 from askservice.errors import InvalidRequestError, NotFoundError, PayloadTooLargeError
 from askservice.services.file_search import build_file_search
+from askservice.services.file_search_tool import FileSearchTool
 from askservice.services.retrieval import citations, matches
+from askservice.services.run_tools import ToolContext
 from askservice.store import open_store
 from askservice.blobs import open_blobs
 from tests.pdf import make_pdf
@@ -157,3 +160,30 @@ def test_citations_for_markers_and_quoted_spans():
         ("file-a", "[1]"), ("file-a", "vault code for the north tower is 7741"), ("file-b", "[2]")]
     for n in notes:
         assert answer[n["start_index"]:n["end_index"]] == n["text"]
+
+
+def test_file_search_tool_searches_the_run_stores_and_cites(fs):
+    f = upload(fs, "vault.txt", (FILLER + " " + PLANTED).encode())
+    g = upload(fs, "other.txt", b"The south tower has no vault.")
+    mine = fs.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    thread_vs = fs.vector_stores.create("alice", None, [g["id"]], None, None, None)
+    foreign = fs.vector_stores.create("bob", None, [], None, None, None)
+    ingest_all(fs)
+    tool = FileSearchTool(fs.retriever)
+    context = ToolContext(
+        owner="alice", run={"id": "run_x"}, tool={"type": "file_search", "file_search": {"max_num_results": 2}},
+        assistant_tool_resources={"file_search": {"vector_store_ids": [mine["id"], foreign["id"]]}},
+        thread_tool_resources={"file_search": {"vector_store_ids": [thread_vs["id"]]}},
+    )
+    assert tool.definition(context)["function"]["name"] == "file_search"
+    result = tool.execute(context, json.dumps({"query": "vault code north tower"}))
+    hits = result.details["results"]
+    assert len(hits) == 2 and hits[0]["file_id"] == f["id"] and PLANTED in hits[0]["content"][0]["text"]
+    assert {h["file_id"] for h in hits} == {f["id"], g["id"]}
+    assert result.details["ranking_options"] == {"ranker": "default_2024_08_21", "score_threshold": 0.0}
+    assert "[1] vault.txt" in result.output and PLANTED in result.output
+    answer = "The code is 7741 [1]."
+    notes = tool.annotations(answer, [{"results": []}, result.details])
+    assert notes == [{"type": "file_citation", "text": "[1]", "file_citation": {"file_id": f["id"]},
+                      "start_index": 17, "end_index": 20}]
+    assert tool.execute(context, "not json")  # a raw query still searches

@@ -1,0 +1,83 @@
+"""The `file_search` tool of runs: the executor offers it upstream, the server runs the search.
+
+The model calls `file_search(query)`; the tool searches the vector stores in scope (the
+assistant's and the thread's `tool_resources.file_search.vector_store_ids`), hands the model the
+top chunks as numbered sources, and records the results in the run step. The model is asked to
+cite a source as `[n]`; `annotations` turns those markers (and quoted spans found verbatim in a
+source) into `file_citation` annotations of the assistant's message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from askservice.services.retrieval import RUN_RESULTS, Retriever, citations
+from askservice.services.run_tools import ToolContext, ToolResult
+
+NAME = "file_search"
+RANKER = "default_2024_08_21"
+INSTRUCTIONS = (
+    "Answer from these sources. After a sentence that uses a source, cite it with its number in "
+    "square brackets, e.g. [1]. Quote exact words in double quotes when you quote."
+)
+
+
+def store_ids(context: ToolContext) -> list[str]:
+    """Return the vector store ids in scope of a run: the assistant's, then the thread's."""
+    ids: list[str] = []
+    for resources in (context.assistant_tool_resources, context.thread_tool_resources):
+        ids += ((resources or {}).get("file_search") or {}).get("vector_store_ids") or []
+    return list(dict.fromkeys(ids))
+
+
+def sources_text(results: Sequence[dict]) -> str:
+    """Return the results as the numbered sources the model reads."""
+    if not results:
+        return "No results were found in the files."
+    parts = [INSTRUCTIONS]
+    for n, result in enumerate(results, start=1):
+        text = "\n".join(c["text"] for c in result.get("content", []))
+        parts.append(f"[{n}] {result['file_name']} (file {result['file_id']}):\n{text}")
+    return "\n\n".join(parts)
+
+
+class FileSearchTool:
+    """The ServerTool (see `run_tools`) that answers the model's file_search calls."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+
+    def definition(self, context: ToolContext) -> dict:
+        """Offer `file_search(query)` to the upstream model."""
+        return {"type": "function", "function": {
+            "name": NAME,
+            "description": "Search the user's uploaded files for passages relevant to a query.",
+            "parameters": {"type": "object", "properties": {"query": {
+                "type": "string", "description": "What to look for, in words likely to appear in the files."}},
+                "required": ["query"]},
+        }}
+
+    def execute(self, context: ToolContext, arguments: str) -> ToolResult:
+        """Search the run's vector stores; return the sources text and the step's file_search details."""
+        try:
+            query = json.loads(arguments or "{}").get("query") or ""
+        except (ValueError, AttributeError):
+            query = arguments or ""
+        options = (context.tool.get("file_search") or {})
+        ranking = options.get("ranking_options") or {}
+        threshold = float(ranking.get("score_threshold") or 0.0)
+        limit = int(options.get("max_num_results") or RUN_RESULTS)
+        results = self.retriever.search_for_run(context.owner, store_ids(context), str(query), limit, threshold) if query else []
+        details = {"ranking_options": {"ranker": RANKER if ranking.get("ranker", "auto") == "auto" else ranking["ranker"],
+                                       "score_threshold": threshold},
+                   "results": results}
+        return ToolResult(output=sources_text(results), details=details)
+
+    @staticmethod
+    def annotations(text: str, step_details: Sequence[dict]) -> list[dict]:
+        """Return the file_citation annotations of an answer, from the run's file_search details.
+
+        Markers `[n]` number the sources of the latest search that found any (what the model read last)."""
+        found = [details.get("results") for details in step_details if details.get("results")]
+        return citations(text, found[-1]) if found else []
