@@ -9,7 +9,11 @@ from askservice.blobs.base import BlobStore
 from askservice.config import Settings
 from askservice.llm import LLMClient
 from askservice.services.ask import AskService
+from askservice.services.assistants import AssistantsService
 from askservice.services.file_search import FileSearch, build_file_search
+from askservice.services.messages import MessagesService
+from askservice.services.threads import ThreadsService
+from askservice.services.tool_resources import ResourceChecker
 from askservice.store import open_store
 from askservice.store.base import Store
 
@@ -24,6 +28,9 @@ class Services:
     llm: LLMClient | None  # None until UPSTREAM_BASE_URL is set
     ask: AskService
     file_search: FileSearch
+    assistants: AssistantsService
+    threads: ThreadsService
+    messages: MessagesService
 
 
 def open_llm(settings: Settings) -> LLMClient | None:
@@ -38,7 +45,11 @@ def build_services(settings: Settings) -> Services:
     blobs = open_blobs(settings)
     store = open_store(settings, blobs)
     llm = open_llm(settings)
+    file_search = build_file_search(settings, store, blobs, llm)
+    checker = ResourceChecker(file_search)
+    threads = ThreadsService(store, checker)
     return Services(
         settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm),
-        file_search=build_file_search(settings, store, blobs, llm),
+        file_search=file_search, assistants=AssistantsService(store, checker), threads=threads,
+        messages=MessagesService(store, threads, checker),
     )

@@ -7,10 +7,25 @@ from flask_cors import CORS
 
 from askservice.config import Settings
 from askservice.services import Services
-from askservice.web import ask, auth, errors, files, health, metrics, requestlog, vector_store_files, vector_stores
+from askservice.web import (
+    ask,
+    assistants,
+    auth,
+    errors,
+    files,
+    health,
+    messages,
+    metrics,
+    requestlog,
+    threads,
+    vector_store_files,
+    vector_stores,
+)
 
 PREFIXES = ("/v1", "/api/v1")
-BLUEPRINTS = (health.bp, ask.bp, files.bp, vector_stores.bp, vector_store_files.bp)
+BLUEPRINTS = (
+    health.bp, ask.bp, files.bp, vector_stores.bp, vector_store_files.bp, assistants.bp, threads.bp, messages.bp,
+)
 
 
 def register(app: Flask, settings: Settings, services: Services) -> None:

@@ -1,0 +1,183 @@
+"""Messages of a thread: items `thread#T` / `msg#M` whose attributes are the MessageObject's fields.
+
+Content is kept as OpenAI's parts (`text` parts carry `annotations`), so an item is its object
+plus `pk`/`sk`/`version`. Ids are time-ordered, so `msg#ID` order is creation order and a page
+is one store query. The runs service builds its assistant messages with `new_assistant_item`
+and `finished_item`, reads a thread with `history`, and closes cut messages with
+`mark_incomplete`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from askservice import ids
+from askservice.errors import InvalidRequestError, NotFoundError
+from askservice.services.tool_resources import ResourceChecker
+from askservice.store.base import ABSENT, ConditionFailed, Page, Store
+
+FIELDS = (
+    "id", "object", "created_at", "thread_id", "status", "incomplete_details", "completed_at", "incomplete_at",
+    "role", "content", "assistant_id", "run_id", "attachments", "metadata",
+)
+HISTORY_PAGE = 100
+
+
+def message_key(thread_id: str, message_id: str) -> tuple[str, str]:
+    """Return the (pk, sk) of a message."""
+    return f"thread#{thread_id}", f"msg#{message_id}"
+
+
+def text_part(value: str) -> dict:
+    """Return a stored text content part."""
+    return {"type": "text", "text": {"value": value, "annotations": []}}
+
+
+def content_parts(content: str | list[dict]) -> list[dict]:
+    """Return request content (a string or request parts) as stored parts; 400 when empty."""
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    parts = []
+    for part in content or []:
+        if part.get("type") == "text" and isinstance(part.get("text"), str):
+            parts.append(text_part(part["text"]))
+        else:
+            parts.append(dict(part))
+    if not parts or all(p.get("type") == "text" and not p["text"]["value"] for p in parts):
+        raise InvalidRequestError("Message content must be non-empty.", param="content", code="empty_content")
+    return parts
+
+
+def new_item(thread_id: str, role: str, content: list[dict], *, status: str = "completed",
+             assistant_id: str | None = None, run_id: str | None = None, attachments: list | None = None,
+             metadata: dict | None = None) -> dict:
+    """Return a new, unsaved message item with stored `content` parts."""
+    message_id = ids.new_id("msg_")
+    pk, sk = message_key(thread_id, message_id)
+    return {
+        "pk": pk, "sk": sk, "id": message_id, "object": "thread.message", "created_at": int(time.time()),
+        "thread_id": thread_id, "status": status, "incomplete_details": None, "completed_at": None,
+        "incomplete_at": None, "role": role, "content": content, "assistant_id": assistant_id, "run_id": run_id,
+        "attachments": attachments or [], "metadata": metadata or {},
+    }
+
+
+def to_object(item: dict) -> dict:
+    """Return the spec's MessageObject for a message item."""
+    return {name: item.get(name) for name in FIELDS}
+
+
+def request_item(checker: ResourceChecker, owner: str, thread_id: str, params: dict, param: str = "") -> dict:
+    """Return the unsaved item of a user-made message (`CreateMessageRequest` data), ids checked."""
+    prefix = f"{param}." if param else ""
+    role = params.get("role")
+    if role not in ("user", "assistant"):
+        raise InvalidRequestError("Invalid 'role': must be 'user' or 'assistant'.", param=f"{prefix}role")
+    content = content_parts(params.get("content"))
+    for index, part in enumerate(content):
+        if part.get("type") == "image_file":
+            checker.file(owner, part["image_file"]["file_id"], f"{prefix}content[{index}].image_file.file_id")
+    attachments = params.get("attachments") or []
+    for index, attachment in enumerate(attachments):
+        checker.file(owner, attachment["file_id"], f"{prefix}attachments[{index}].file_id")
+    return new_item(thread_id, role, content, attachments=attachments, metadata=params.get("metadata"))
+
+
+class MessagesService:
+    """Create, read, list, modify and delete the messages of a client's threads."""
+
+    def __init__(self, store: Store, threads, checker: ResourceChecker) -> None:
+        self.store = store
+        self.threads = threads
+        self.checker = checker
+
+    def create(self, owner: str, thread_id: str, params: dict) -> dict:
+        """Add a message (`role`, `content`, `attachments`, `metadata`) to the thread; return it."""
+        self.threads.get_item(owner, thread_id)
+        item = request_item(self.checker, owner, thread_id, params)
+        self.store.put(item, condition=ABSENT)
+        return to_object(item)
+
+    def item(self, owner: str, thread_id: str, message_id: str) -> dict:
+        """Return the message item of the client's thread, or raise NotFoundError."""
+        self.threads.get_item(owner, thread_id)
+        item = self.store.get(*message_key(thread_id, message_id)) if ids.is_valid(message_id, "msg_") else None
+        if item is None:
+            raise NotFoundError(f"No message found with id '{message_id}'.", param="message_id")
+        return item
+
+    def get(self, owner: str, thread_id: str, message_id: str) -> dict:
+        """Return a MessageObject."""
+        return to_object(self.item(owner, thread_id, message_id))
+
+    def list(self, owner: str, thread_id: str, *, limit: int = 20, order: str = "desc", after: str | None = None,
+             before: str | None = None, run_id: str | None = None) -> Page:
+        """Return a page of the thread's message items (one store query), optionally of one run."""
+        thread = self.threads.get_item(owner, thread_id)
+        return self.store.query(
+            thread["pk"], "msg#", limit=limit, order=order,
+            after=f"msg#{after}" if after else None, before=f"msg#{before}" if before else None,
+            where={"run_id": run_id} if run_id else None,
+        )
+
+    def modify(self, owner: str, thread_id: str, message_id: str, metadata: dict | None) -> dict:
+        """Replace the message's metadata (None leaves it); return the message."""
+        item = self.item(owner, thread_id, message_id)
+        if metadata is None:
+            return to_object(item)
+        try:
+            return to_object(self.store.update(item["pk"], item["sk"], set={"metadata": metadata}))
+        except ConditionFailed:  # deleted meanwhile
+            raise NotFoundError(f"No message found with id '{message_id}'.", param="message_id") from None
+
+    def delete(self, owner: str, thread_id: str, message_id: str) -> dict:
+        """Delete the message."""
+        item = self.item(owner, thread_id, message_id)
+        self.store.delete(item["pk"], item["sk"])
+        return {"id": message_id, "object": "thread.message.deleted", "deleted": True}
+
+    # -- for runs ----------------------------------------------------------------------------
+
+    def history(self, thread_id: str, last: int | None = None) -> list[dict]:
+        """Return the thread's message items oldest first (`last`: only the most recent ones)."""
+        pk = f"thread#{thread_id}"
+        if last is not None:
+            return list(reversed(self.store.query(pk, "msg#", limit=last, order="desc").items))
+        items: list[dict] = []
+        while True:
+            page = self.store.query(pk, "msg#", limit=HISTORY_PAGE, after=items[-1]["sk"] if items else None)
+            items += page.items
+            if not page.has_more:
+                return items
+
+    def new_assistant_item(self, owner: str, thread_id: str, assistant_id: str | None, run_id: str | None) -> dict:
+        """Return a new, unsaved, empty `in_progress` assistant message of a run."""
+        return new_item(thread_id, "assistant", [], status="in_progress", assistant_id=assistant_id, run_id=run_id)
+
+    def finished_item(self, message: dict, text: str, status: str, reason: str | None = None) -> dict:
+        """Return `message` (unsaved) with its final text and `completed` or `incomplete` status."""
+        now = int(time.time())
+        done = {**message, "content": [text_part(text)] if text else [], "status": status}
+        if status == "incomplete":
+            done.update(incomplete_at=now, incomplete_details={"reason": reason or "run_failed"})
+        else:
+            done["completed_at"] = now
+        return done
+
+    def mark_incomplete(self, thread_id: str, message_id: str, reason: str) -> dict | None:
+        """Mark a message still `in_progress` as incomplete for `reason`; return it, or None if gone."""
+        for _ in range(5):
+            item = self.store.get(*message_key(thread_id, message_id))
+            if item is None or item["status"] != "in_progress":
+                return item
+            fields = {"status": "incomplete", "incomplete_at": int(time.time()), "incomplete_details": {"reason": reason}}
+            try:
+                return self.store.update(item["pk"], item["sk"], set=fields, expected_version=item["version"])
+            except ConditionFailed:
+                continue
+        return self.store.get(*message_key(thread_id, message_id))
+
+    @staticmethod
+    def to_object(item: dict) -> dict:
+        """Return the spec's MessageObject for a message item."""
+        return to_object(item)

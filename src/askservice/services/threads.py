@@ -1,0 +1,100 @@
+"""Threads: the item `thread#T` / `meta` (its messages and runs share the partition).
+
+A thread is created with its initial messages in one transaction (the meta item in the last
+one when there are more than a transaction holds, so a thread is never seen half-made).
+Deleting a thread removes its meta item first (it is gone for every reader at once), then lets
+each `on_delete` hook clear what lives elsewhere (the runs service: run steps), then deletes
+the rest of the partition.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from askservice import ids
+from askservice.errors import NotFoundError
+from askservice.services.messages import request_item
+from askservice.services.tool_resources import ResourceChecker
+from askservice.store.base import ABSENT, ConditionFailed, Put, Store
+
+MAX_TRANSACTION = 100
+
+
+def thread_pk(thread_id: str) -> str:
+    """Return the partition key of a thread (its meta item, messages and runs)."""
+    return f"thread#{thread_id}"
+
+
+def to_object(item: dict) -> dict:
+    """Return the spec's ThreadObject for a thread item."""
+    return {
+        "id": item["id"], "object": "thread", "created_at": item["created_at"],
+        "tool_resources": item.get("tool_resources") or {}, "metadata": item.get("metadata") or {},
+    }
+
+
+class ThreadsService:
+    """Create, read, modify and delete a client's threads."""
+
+    def __init__(self, store: Store, checker: ResourceChecker) -> None:
+        self.store = store
+        self.checker = checker
+        self.on_delete: list[Callable[[str], None]] = []
+        """Called with a thread's id after its meta item is deleted, before its partition is."""
+
+    def create(self, owner: str, params: dict) -> dict:
+        """Create a thread with `messages`, `tool_resources` and `metadata`; return the ThreadObject."""
+        thread_id = ids.new_id("thread_")
+        messages = [
+            request_item(self.checker, owner, thread_id, message, param=f"messages[{index}]")
+            for index, message in enumerate(params.get("messages") or [])
+        ]
+        item = {
+            "pk": thread_pk(thread_id), "sk": "meta", "id": thread_id, "owner": owner, "created_at": int(time.time()),
+            "tool_resources": self.checker.tool_resources(owner, params.get("tool_resources")),
+            "metadata": params.get("metadata") or {},
+        }
+        writes = [Put(m, ABSENT) for m in messages] + [Put(item, ABSENT)]
+        for start in range(0, len(writes), MAX_TRANSACTION):
+            self.store.transact(writes[start:start + MAX_TRANSACTION])
+        return to_object(item)
+
+    def item(self, thread_id: str) -> dict | None:
+        """Return the thread item whoever owns it, or None."""
+        return self.store.get(thread_pk(thread_id), "meta") if ids.is_valid(thread_id, "thread_") else None
+
+    def get_item(self, owner: str, thread_id: str) -> dict:
+        """Return the client's thread item, or raise NotFoundError."""
+        item = self.item(thread_id)
+        if item is None or item.get("owner") != owner:
+            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
+        return item
+
+    def get(self, owner: str, thread_id: str) -> dict:
+        """Return a ThreadObject."""
+        return to_object(self.get_item(owner, thread_id))
+
+    def modify(self, owner: str, thread_id: str, changes: dict) -> dict:
+        """Replace `metadata` and/or `tool_resources` (ids checked); return the ThreadObject."""
+        item = self.get_item(owner, thread_id)
+        fields = {}
+        if changes.get("metadata") is not None:
+            fields["metadata"] = changes["metadata"]
+        if changes.get("tool_resources") is not None:
+            fields["tool_resources"] = self.checker.tool_resources(owner, changes["tool_resources"])
+        if not fields:
+            return to_object(item)
+        try:
+            return to_object(self.store.update(item["pk"], "meta", set=fields))
+        except ConditionFailed:  # deleted meanwhile
+            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id") from None
+
+    def delete(self, owner: str, thread_id: str) -> dict:
+        """Delete the thread, its messages and (through `on_delete`) whatever else hangs off it."""
+        item = self.get_item(owner, thread_id)
+        self.store.delete(item["pk"], "meta")
+        for hook in self.on_delete:
+            hook(thread_id)
+        self.store.delete_all(item["pk"])
+        return {"id": thread_id, "object": "thread.deleted", "deleted": True}

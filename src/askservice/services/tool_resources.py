@@ -1,0 +1,61 @@
+"""Ids named in request bodies (tool_resources, attachments, image files) must be the caller's.
+
+An unknown, malformed or other client's file or vector store is a 404 naming the param, as an id
+in the path is. `tool_resources.file_search.vector_stores` (a vector store to create from files)
+becomes the id of the store it created.
+"""
+
+from __future__ import annotations
+
+from askservice.errors import NotFoundError
+from askservice.services.file_search import FileSearch
+
+
+class ResourceChecker:
+    """Check the file and vector-store ids a request names against the caller's own."""
+
+    def __init__(self, file_search: FileSearch) -> None:
+        self.files = file_search.files
+        self.vector_stores = file_search.vector_stores
+
+    def file(self, owner: str, file_id: str, param: str) -> None:
+        """Raise NotFoundError (naming `param`) unless `file_id` is one of the caller's files."""
+        try:
+            self.files.get(owner, file_id)
+        except NotFoundError:
+            raise NotFoundError(f"No file found with id '{file_id}'.", param=param) from None
+
+    def vector_store(self, owner: str, vs_id: str, param: str) -> None:
+        """Raise NotFoundError (naming `param`) unless `vs_id` is one of the caller's vector stores."""
+        try:
+            self.vector_stores.meta(owner, vs_id)
+        except NotFoundError:
+            raise NotFoundError(f"No vector store found with id '{vs_id}'.", param=param) from None
+
+    def tool_resources(self, owner: str, requested: dict | None, param: str = "tool_resources") -> dict:
+        """Return `tool_resources` as stored, after checking every id and creating requested stores."""
+        out: dict = {}
+        if not requested:
+            return out
+        code = requested.get("code_interpreter")
+        if code is not None:
+            file_ids = list(code.get("file_ids") or [])
+            for index, file_id in enumerate(file_ids):
+                self.file(owner, file_id, f"{param}.code_interpreter.file_ids[{index}]")
+            out["code_interpreter"] = {"file_ids": file_ids}
+        search = requested.get("file_search")
+        if search is not None:
+            vs_ids = list(search.get("vector_store_ids") or [])
+            for index, vs_id in enumerate(vs_ids):
+                self.vector_store(owner, vs_id, f"{param}.file_search.vector_store_ids[{index}]")
+            new_stores = search.get("vector_stores") or []
+            for index, new in enumerate(new_stores):
+                for f_index, file_id in enumerate(new.get("file_ids") or []):
+                    self.file(owner, file_id, f"{param}.file_search.vector_stores[{index}].file_ids[{f_index}]")
+            for new in new_stores:
+                created = self.vector_stores.create(
+                    owner, None, new.get("file_ids") or [], new.get("chunking_strategy"), None, new.get("metadata"),
+                )
+                vs_ids.append(created["id"])
+            out["file_search"] = {"vector_store_ids": vs_ids}
+        return out
