@@ -75,3 +75,96 @@ def upstream(tmp_path_factory) -> UpstreamClient:
     process = UpstreamProcess(tmp_path_factory.mktemp("upstream"))
     yield process.client
     process.stop()
+
+
+ASK_API_KEYS = {"key-a": "client-a", "key-b": "client-b"}
+ASK_SETTINGS = {
+    "UPSTREAM_API_KEY": "upstream-secret",
+    "UPSTREAM_MODEL": "default-model",
+    "UPSTREAM_TIMEOUT": "1.5",
+    "SYSTEM_PROMPT": "You answer briefly.",
+    "MAX_HISTORY_MESSAGES": "3",
+    "API_KEYS": ",".join(f"{k}:{c}" for k, c in ASK_API_KEYS.items()),
+    "CORS_ORIGINS": "https://app.example",
+}
+
+
+@pytest.fixture(scope="session")
+def ask_service(start_session_service, upstream):
+    """askservice relaying to the scripted upstream, with ASK_SETTINGS (keys, CORS, prompt, ...)."""
+    return start_session_service({"UPSTREAM_BASE_URL": upstream.base_url, **ASK_SETTINGS})
+
+
+@pytest.fixture(scope="session")
+def bare_service(start_session_service):
+    """askservice on the embedded defaults: no upstream, no keys, no CORS (one worker)."""
+    return start_session_service({}, workers=1)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local(tmp_path_factory):
+    """DynamoDB Local for the session (tests/aws.py `DynamoLocal`).
+
+    `.client()` is a boto3 client for it, `.new_table()` a fresh table name, and `.env()` the
+    environment for a service on it (`start_service(dynamodb_local.env())`: a fresh table,
+    created at start)."""
+    from tests.aws import DynamoLocal
+
+    server = DynamoLocal(tmp_path_factory.mktemp("dynamodb"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3-compatible server for the session, with `.bucket` (tests/aws.py `S3Server`).
+
+    `.client()` is a boto3 client for it and `.env()` the environment for a service's blobs
+    (`BLOB_URL` on a fresh prefix, `AWS_ENDPOINT_URL_S3`)."""
+    from tests.aws import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
+
+
+RUN_KEYS = {"test-key": "client-a", "other-key": "client-b"}
+
+
+@pytest.fixture(scope="session", params=["sqlite", "dynamodb"])
+def runs_service(request, start_session_service, upstream):
+    """askservice for the run tests, once per store backend, relaying to the scripted upstream."""
+    return _runs_env_service(request, start_session_service, {"UPSTREAM_BASE_URL": upstream.base_url})
+
+
+@pytest.fixture(scope="session", params=["sqlite", "dynamodb"])
+def runs_short_service(request, start_session_service, upstream):
+    """Like `runs_service`, with short run timers (1.5 s leases, 2 s to submit tool outputs, 1 s
+    upstream timeout) and two API keys (RUN_KEYS)."""
+    env = {
+        "UPSTREAM_BASE_URL": upstream.base_url, "RUN_LEASE_SECONDS": "1.5", "RUN_EXPIRES_SECONDS": "2",
+        "UPSTREAM_TIMEOUT": "1", "API_KEYS": ",".join(f"{k}:{c}" for k, c in RUN_KEYS.items()),
+    }
+    return _runs_env_service(request, start_session_service, env)
+
+
+def _runs_env_service(request, start_session_service, env: dict):
+    """Start a service on the backend of `request.param`; its `open_store()` opens the same store."""
+    from askservice.blobs import open_blobs
+    from askservice.store import open_store
+    from askservice.store.dynamodb import DynamoStore
+
+    dynamo = request.getfixturevalue("dynamodb_local") if request.param == "dynamodb" else None
+    if dynamo is not None:
+        env = {**env, **dynamo.env()}
+    service = start_session_service(env)
+    tmp = service.log_path.parent
+    settings = Settings(store_url=env.get("STORE_URL", f"sqlite:///{tmp}/askservice.db"), blob_url=f"file://{tmp}/blobs")
+
+    def open_service_store():
+        if dynamo is None:
+            return open_store(settings, open_blobs(settings))
+        return DynamoStore(settings.store_url.partition("://")[2], open_blobs(settings), client=dynamo.client())
+
+    service.open_store = open_service_store
+    return service

@@ -52,6 +52,7 @@ import hashlib
 import itertools
 import json
 import math
+import socket
 import re
 import struct
 import sys
@@ -64,13 +65,15 @@ from urllib.parse import parse_qs
 
 import gevent
 import requests
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
+from gevent.socket import wait_read
 
 from tests.servers import REPO, Process, free_port, wait_until
 
 MODEL = "scripted-model"
 DIMENSIONS = 256
 RECORD_LIMIT = 10_000
+SOCKET_KEY = "upstream.client_socket"
 WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -159,6 +162,7 @@ class Scripts:
 
     def record(self, environ: dict, body) -> dict:
         entry = {
+            "socket": environ.get(SOCKET_KEY),
             "seq": next(self.seq),
             "method": environ["REQUEST_METHOD"],
             "path": environ["PATH_INFO"],
@@ -178,13 +182,26 @@ class Scripts:
     def find(self, match: str | None) -> list[dict]:
         records = list(self.records)
         if match is None:
-            return records
-        return [r for r in records if isinstance(r["body"], dict) and match in searchable(r["body"])]
+            return [_public(r) for r in records]
+        return [_public(r) for r in records if isinstance(r["body"], dict) and match in searchable(r["body"])]
 
     def reset(self) -> None:
         with self.lock:
             self.scripts.clear()
             self.records.clear()
+
+
+def _public(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "socket"}
+
+
+class Handler(WSGIHandler):
+    """pywsgi's handler, also handing the client socket to the app (to see a client leave)."""
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ[SOCKET_KEY] = self.socket
+        return environ
 
 
 def _json(start_response, status: int, payload, headers: list | None = None):
@@ -287,8 +304,9 @@ def _stream(events: list[bytes], spec: dict, entry: dict):
             if cut_after is not None and n >= cut_after:
                 entry["outcome"] = "cut"
                 raise Cut(f"scripted cut after {cut_after} chunks")
-            if n and delay:
-                gevent.sleep(delay)
+            if n and delay and _client_left(entry.get("socket"), delay):
+                entry["outcome"] = "disconnected"
+                return
             yield event
             entry["chunks_sent"] = n + 1
         entry["outcome"] = "completed"
@@ -297,6 +315,24 @@ def _stream(events: list[bytes], spec: dict, entry: dict):
         raise
     finally:
         entry["ended_at"] = time.time()
+
+
+def _client_left(sock, seconds: float) -> bool:
+    """Wait `seconds`, returning early (True) if the client closes its connection meanwhile."""
+    if sock is None:
+        gevent.sleep(seconds)
+        return False
+    deadline = time.monotonic() + seconds
+    try:
+        wait_read(sock.fileno(), timeout=seconds)
+        if sock.recv(1, socket.MSG_PEEK) == b"":
+            return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+    gevent.sleep(max(0.0, deadline - time.monotonic()))  # bytes of a next request: not a close
+    return False
 
 
 def embeddings(body: dict, start_response):
@@ -381,7 +417,9 @@ def make_app(scripts: Scripts):
 
 def serve(port: int, host: str = "127.0.0.1", default: dict | None = None) -> None:
     """Serve the scripted upstream until killed."""
-    server = WSGIServer((host, port), make_app(Scripts(default)), log=None, error_log=None, backlog=2048)
+    server = WSGIServer(
+        (host, port), make_app(Scripts(default)), handler_class=Handler, log=None, error_log=None, backlog=2048
+    )
     server.serve_forever()
 
 
