@@ -13,17 +13,32 @@ $(VENV)/.installed: requirements.txt
 	$(PIP) install -r requirements.txt
 	touch $@
 
-setup-dev: setup $(VENV)/.installed-dev
+setup-dev: setup $(VENV)/.installed-dev dynamodb-local
 
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt
 	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+# DynamoDB Local for the store tests: the jar inside the npm package amplify-dynamodb-simulator
+# (fetched with npm, unpacked without its Node dependencies). It needs Java 17+.
+DYNAMODB_LOCAL_VERSION := 2.9.30
+DYNAMODB_LOCAL := .cache/dynamodb-local
+.PHONY: dynamodb-local
+dynamodb-local: $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
+
+$(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION):
+	@command -v java >/dev/null || { echo "java is missing: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
+	rm -rf $(DYNAMODB_LOCAL) && mkdir -p $(DYNAMODB_LOCAL)
+	cd $(DYNAMODB_LOCAL) && npm pack --silent --loglevel=error amplify-dynamodb-simulator@$(DYNAMODB_LOCAL_VERSION) >/dev/null \
+		&& tar xzf amplify-dynamodb-simulator-$(DYNAMODB_LOCAL_VERSION).tgz && rm amplify-dynamodb-simulator-$(DYNAMODB_LOCAL_VERSION).tgz
+	test -f $(DYNAMODB_LOCAL)/package/emulator/DynamoDBLocal.jar
 	touch $@
 
 run: setup
 	@PYTHONPATH=src $(PY) -m askservice.config >/dev/null
 	$(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py --chdir src app:app
 
-test: setup-dev node-openai
+test: setup-dev node-openai system-tools
 	$(PY) -m pytest
 
 # The Node `openai` SDK for the runs walkthrough (4.x still ships beta.assistants / beta.threads).
@@ -35,6 +50,25 @@ $(NODE_OPENAI)/.installed:
 	mkdir -p $(NODE_OPENAI)
 	npm install --prefix $(NODE_OPENAI) --no-audit --no-fund --loglevel=error openai@4.104.0
 	touch $@
+
+# Caddy and shellcheck from the distribution for tests/deploy (installed only when missing). If
+# apt cannot install one, say so loudly and leave a marker: its tests are then skipped, counted.
+SYSTEM_TOOLS := caddy shellcheck
+.PHONY: system-tools
+system-tools:
+	@mkdir -p .cache/unavailable; missing=""; \
+	for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing (apt-get)"; \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) || true; fi; \
+	for t in $(SYSTEM_TOOLS); do if command -v $$t >/dev/null; then rm -f .cache/unavailable/$$t; else \
+		echo "*** WARNING: could not install $$t (apt-get install -y $$t): its tests will be SKIPPED ***" >&2; \
+		touch .cache/unavailable/$$t; fi; done
+
+# The production process set in the foreground, state in ./var: `make supervise`.
+.PHONY: supervise
+supervise: setup
+	mkdir -p var
+	ASKSERVICE_LOG_DIR=$(CURDIR)/var ASKSERVICE_RUN_DIR=$(CURDIR)/var $(VENV)/bin/supervisord -c supervisord.conf
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

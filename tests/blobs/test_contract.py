@@ -9,7 +9,7 @@ import pytest
 from askservice import ids
 from askservice.blobs.base import CHUNK_SIZE, BlobTooLarge
 
-BACKENDS = ["folder"]
+BACKENDS = ["folder", "s3"]
 BAD_KEYS = ["../x", "a/../../x", "/etc/passwd", "a//b", "a/./b", ".", "..", "", "a/", "a b", "a\\..\\b", "ä"]
 
 

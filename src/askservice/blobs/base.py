@@ -1,7 +1,8 @@
 """The BlobStore: bytes by key (file contents, large attributes), streamed both ways.
 
 Keys are relative paths of `[A-Za-z0-9._-]` segments separated by `/`; anything else (`..`,
-absolute paths, empty segments) raises ValueError. A missing key raises FileNotFoundError.
+absolute paths, empty segments) raises ValueError. A missing key raises FileNotFoundError; a
+backend that keeps failing after its retries raises `BlobsUnavailable` (a 503).
 """
 
 from __future__ import annotations
@@ -10,12 +11,21 @@ import re
 from abc import ABC, abstractmethod
 from typing import BinaryIO, Iterator, Union
 
+from askservice.errors import ServiceError
+
 KEY = re.compile(r"^(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9._\-]+(?:/[A-Za-z0-9._\-]+)*$")
 CHUNK_SIZE = 1 << 20
 
 
 class BlobTooLarge(Exception):
     """An upload passed its `max_bytes`; nothing was kept."""
+
+
+class BlobsUnavailable(ServiceError):
+    """The blob backend kept failing (throttled, unreachable) after its retries."""
+
+    status_code = 503
+    error_type = "server_error"
 
 
 def check_key(key: str) -> str:

@@ -3,7 +3,10 @@
 An item is a dict of JSON values with `pk` and `sk` (strings), optionally `gsi1pk`/`gsi1sk`
 (the owner index), and `version` (an int the store maintains: 1 on create, +1 on each update).
 Every backend has the same semantics; see DESIGN.md "Data model". A write whose condition does
-not hold raises `ConditionFailed` and changes nothing; no backend exception reaches a caller.
+not hold raises `ConditionFailed` and changes nothing; a malformed call (bad keys, limit, names)
+raises ValueError; a backend that keeps failing after its retries raises `StoreUnavailable`
+(a 503); no backend exception reaches a caller. Values are JSON values; a whole float may come
+back as an int (DynamoDB keeps a number's value, not its type).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Union
+
+from askservice.errors import ServiceError
 
 Item = dict[str, Any]
 Order = Literal["asc", "desc"]
@@ -20,6 +25,13 @@ ABSENT = "absent"
 
 class ConditionFailed(Exception):
     """A conditional write found the item missing, present, or at another version."""
+
+
+class StoreUnavailable(ServiceError):
+    """The backend kept failing (throttled, unreachable, conflicting) after its retries."""
+
+    status_code = 503
+    error_type = "server_error"
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,10 @@ class Store(ABC):
                 deleted += self.delete(item["pk"], item["sk"])
             if not page.has_more:
                 return deleted
+
+    def create_table(self) -> bool:
+        """Create the backend's table and index if missing; return whether it did (SQLite: on open)."""
+        return False
 
     def close(self) -> None:
         """Release connections."""

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Iterable, Iterator, Union
 
 from askservice.store import rules
-from askservice.store.base import ABSENT, Check, ConditionFailed, Delete, Item, Operation, Order, Page, Put, Store, Update
+from askservice.store.base import (
+    ABSENT, Check, ConditionFailed, Delete, Item, Operation, Order, Page, Put, Store, StoreUnavailable, Update,
+)
 
 BUSY_TIMEOUT_S = 10.0
 SCHEMA = (
@@ -70,6 +72,8 @@ class SqliteStore(Store):
                 db = self._idle.get()
         try:
             yield db
+        except sqlite3.OperationalError as exc:  # locked past the busy timeout, disk full, ...
+            raise StoreUnavailable(f"SQLite failed: {exc}") from exc
         finally:
             self._idle.put(db)
 
