@@ -1,0 +1,113 @@
+"""supervisord.conf with the real supervisord: health, restart after a crash, graceful stop mid-stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+
+import gevent
+import requests
+
+from tests.servers import wait_until
+
+
+def sse_payloads(response: requests.Response) -> list[str]:
+    """Read a whole SSE response and return its `data:` payloads in order."""
+    return [line[len("data: "):] for line in response.iter_lines(decode_unicode=True) if line.startswith("data: ")]
+
+
+def test_health_supervisorctl_and_json_logs(supervised):
+    response = requests.get(supervised.base_url + "/v1/health", headers={"X-Request-Id": "ops-health-1"}, timeout=5)
+    assert response.status_code == 200
+    wait_until(lambda: "RUNNING" in supervised.ctl("status", "askservice", check=False), timeout=10, what="RUNNING")
+    socket_mode = stat.S_IMODE(os.stat(supervised.tmp / "supervisor.sock").st_mode)
+    assert socket_mode == 0o770  # owner and group only
+
+    def logged():
+        lines = (supervised.tmp / "askservice.log").read_text().splitlines()
+        return [json.loads(line) for line in lines if "ops-health-1" in line]
+
+    # the app's line (at the response's start) and gunicorn's access line (when the body is sent)
+    records = wait_until(lambda: len(logged()) == 2 and logged(), timeout=5, what="two JSON log lines")
+    assert {r.get("log") for r in records} == {None, "access"}
+    assert all(r["path"] == "/v1/health" and r["status"] == 200 for r in records)
+
+
+def test_a_killed_gunicorn_master_is_brought_back(supervised):
+    old = supervised.master_pid()
+    old_workers = children(old)
+    assert len(old_workers) == 2
+    os.kill(old, signal.SIGKILL)
+    # the orphaned workers notice their parent is gone and leave; only then can a new master bind
+    wait_until(lambda: all(_gone(pid) for pid in old_workers), timeout=15, what="the old workers gone")
+    new = wait_until(lambda: (pid := supervised.master_pid()) not in (0, old) and pid, timeout=30, what="a new master")
+    wait_until(lambda: len(children(new)) == 2 and supervised.healthy(), timeout=30, what="the new master serving")
+    metrics = requests.get(supervised.base_url + "/metrics", timeout=5).text
+    assert "askservice_http_requests_total" in metrics  # the new master's workers count again
+
+
+def test_sigterm_lets_an_open_stream_finish(supervised, upstream):
+    # Given a stream that takes about 2 s (8 chunks, 0.25 s apart)
+    mark = upstream.marker()
+    words = [f"w{n}" for n in range(8)]
+    upstream.script({"content": " ".join(words), "chunks": len(words), "delay": 0.25}, match=mark)
+    response = requests.post(
+        supervised.base_url + "/v1/ask", json={"question": f"stream {mark}", "stream": True}, stream=True, timeout=30
+    )
+    assert response.status_code == 200
+    lines = response.iter_lines(decode_unicode=True)
+    first = next(line for line in lines if line.startswith("data: "))
+    pid = supervised.master_pid()
+
+    # When supervisord stops the service (SIGTERM) while the stream is still open
+    stop = gevent.spawn(supervised.ctl, "stop", "askservice")
+    wait_until(lambda: requests_refused(supervised.base_url), timeout=5, what="the listener closed")
+
+    # Then the stream still runs to its end, and only then does gunicorn exit
+    rest = [line[len("data: "):] for line in lines if line.startswith("data: ")]
+    assert not stop.ready()  # gunicorn waited for the stream
+    stop.join(timeout=60)
+    assert stop.successful(), stop.exception
+    payloads = [first[len("data: "):], *rest]
+    assert payloads[-1] == "[DONE]"
+    text = "".join(
+        choice["delta"].get("content") or ""
+        for payload in payloads[:-1]
+        for choice in json.loads(payload)["choices"]
+    )
+    assert text.split() == words
+    assert upstream.requests(match=mark)[0]["outcome"] == "completed"
+    assert "STOPPED" in supervised.ctl("status", "askservice", check=False)
+    assert _gone(pid)
+
+    supervised.ctl("start", "askservice")
+    wait_until(supervised.healthy, timeout=30, what="health after the start")
+
+
+def requests_refused(base_url: str) -> bool:
+    """Answer whether a new connection is refused (the listener is closed)."""
+    try:
+        requests.get(base_url + "/v1/health", timeout=2)
+    except requests.ConnectionError:
+        return True
+    return False
+
+
+def children(pid: int) -> list[int]:
+    """Return the pids of the live child processes of `pid`."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split() if not _gone(int(child))]
+    except FileNotFoundError:
+        return []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.startswith("Z")
