@@ -187,3 +187,16 @@ def test_file_search_tool_searches_the_run_stores_and_cites(fs):
     assert notes == [{"type": "file_citation", "text": "[1]", "file_citation": {"file_id": f["id"]},
                       "start_index": 17, "end_index": 20}]
     assert tool.execute(context, "not json")  # a raw query still searches
+
+
+def test_a_file_left_by_a_dead_worker_is_taken_over(fs):
+    f = upload(fs, "a.txt", PLANTED.encode())
+    vs = fs.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    fs.queued.clear()  # the worker that queued it died before it started
+    held = fs.vector_stores.claim(vs["id"], f["id"])  # ... or it died while holding the lease
+    assert held is not None and fs.ingestor.ingest(vs["id"], f["id"]) is None  # a live lease is respected
+    fs.vector_stores.store.update(held["pk"], held["sk"], set={"lease_until": 0})  # the lease runs out
+    assert fs.vector_stores.get("alice", vs["id"])["status"] == "in_progress"
+    assert fs.queued == [(vs["id"], f["id"])]  # reading the store queued it again
+    assert ingest_all(fs) == ["completed"]
+    assert fs.vector_stores.get("alice", vs["id"])["status"] == "completed"

@@ -5,6 +5,8 @@ so gunicorn's fork never copies them), fed by a queue: a request that adds 500 f
 once. A file ends `completed` (its chunks blob written first), or `failed` with `last_error`
 (`unsupported_file` for text that cannot be read, `server_error` for anything else). A file
 removed or cancelled while it was being ingested keeps its removal: the finished blob is dropped.
+A worker holds a lease on the file it ingests; a file whose worker died is queued again by the
+next worker that reads its vector store (`VectorStoresService.reclaim`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from typing import Callable, Sequence
 
 import gevent
@@ -21,7 +24,7 @@ from askservice.errors import ServiceError
 from askservice.services.chunking import chunk_text
 from askservice.services.extraction import ExtractionError, extract_text
 from askservice.services.packing import pack
-from askservice.services.vector_stores import VectorStoresService
+from askservice.services.vector_stores import LEASE, VectorStoresService
 
 log = logging.getLogger("askservice.ingestion")
 
@@ -59,7 +62,7 @@ class Ingestor:
     def ingest(self, vs_id: str, file_id: str) -> str | None:
         """Ingest one vector-store file now; return its final status (None if it was not pending)."""
         vs = self.vector_stores
-        item = vs.pending(vs_id, file_id)
+        item = vs.claim(vs_id, file_id)
         if item is None:
             return None
         try:
@@ -88,9 +91,12 @@ class Ingestor:
         texts = [c.text for c in chunk_text(text, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"])]
         vectors = None
         if self.embed is not None:
-            vectors = []
+            vectors, renewed = [], time.monotonic()
             for start in range(0, len(texts), EMBED_BATCH):
                 vectors.extend(self.embed(texts[start:start + EMBED_BATCH]))
+                if time.monotonic() - renewed > LEASE / 3:
+                    self.vector_stores.renew(item)
+                    renewed = time.monotonic()
         return pack(texts, vectors), len(texts)
 
     def _fail(self, vs_id: str, file_id: str, code: str, message: str) -> str | None:

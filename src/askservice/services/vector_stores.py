@@ -30,6 +30,8 @@ STATUSES = ("in_progress", "completed", "failed", "cancelled")
 DAY = 86400
 ACTIVE_EVERY = 60  # seconds between last_active_at writes caused by searches
 TRIES = 60
+LEASE = 300  # seconds an ingesting worker holds a file before another may take it over
+RECLAIM_EVERY = 30
 
 
 def vs_pk(vs_id: str) -> str:
@@ -57,6 +59,7 @@ class VectorStoresService:
         self.blobs = blobs
         self.files = files
         self.schedule: Callable[[str, str], None] = lambda vs_id, file_id: None
+        self._reclaimed: dict[str, float] = {}
         files.on_delete.append(self.remove_file_everywhere)
 
     # vector stores
@@ -78,7 +81,7 @@ class VectorStoresService:
         self.store.put(item, condition=ABSENT)
         for file_id in dict.fromkeys(file_ids):
             self.add_file(owner, vs_id, file_id, chunking_strategy, None)
-        return self.get(owner, vs_id)
+        return self.to_object(self.meta(owner, vs_id))
 
     def meta(self, owner: str, vs_id: str) -> dict:
         """Return the client's vector store item, or raise NotFoundError."""
@@ -88,8 +91,11 @@ class VectorStoresService:
         return item
 
     def get(self, owner: str, vs_id: str) -> dict:
-        """Return the spec's VectorStoreObject."""
-        return self.to_object(self.meta(owner, vs_id))
+        """Return the spec's VectorStoreObject (and requeue files a dead worker left in progress)."""
+        meta = self.meta(owner, vs_id)
+        if meta["file_counts"]["in_progress"]:
+            self.reclaim(vs_id)
+        return self.to_object(meta)
 
     def list(self, owner: str, limit: int, order: str, after: str | None, before: str | None) -> Page:
         """Return a page of the client's vector store items."""
@@ -253,10 +259,37 @@ class VectorStoresService:
         except NotFoundError:
             return False
 
-    def pending(self, vs_id: str, file_id: str) -> dict | None:
-        """Return the vector-store file item if it still waits for ingestion."""
+    def claim(self, vs_id: str, file_id: str) -> dict | None:
+        """Take the ingestion lease of an `in_progress` file; None if it is done or another worker holds it."""
         item = self.store.get(vs_pk(vs_id), f"file#{file_id}")
-        return item if item is not None and item["status"] == "in_progress" else None
+        if item is None or item["status"] != "in_progress" or item.get("lease_until", 0) > time.time():
+            return None
+        try:
+            return self.store.update(item["pk"], item["sk"], set={"lease_until": int(time.time()) + LEASE},
+                                     expected_version=item["version"])
+        except ConditionFailed:
+            return None
+
+    def renew(self, item: dict) -> None:
+        """Extend the ingestion lease of a file being ingested."""
+        try:
+            self.store.update(item["pk"], item["sk"], set={"lease_until": int(time.time()) + LEASE})
+        except ConditionFailed:  # removed meanwhile; finishing will notice
+            pass
+
+    def reclaim(self, vs_id: str) -> None:
+        """Queue here the `in_progress` files that no live worker is ingesting (their worker died).
+
+        A file is orphaned when its lease ran out, or when no worker claimed it within LEASE of
+        being added. Checked at most every RECLAIM_EVERY seconds per store and process."""
+        now = time.time()
+        if now - self._reclaimed.get(vs_id, 0) < RECLAIM_EVERY:
+            return
+        self._reclaimed[vs_id] = now
+        for item in self.query_all(vs_pk(vs_id), "file#", where={"status": "in_progress"}):
+            lease = item.get("lease_until")
+            if (lease is not None and lease < now) or (lease is None and item["created_at"] + LEASE < now):
+                self.schedule(vs_id, item["id"])
 
     # file batches
 
