@@ -11,7 +11,9 @@ from askservice.llm import LLMClient
 from askservice.services.ask import AskService
 from askservice.services.assistants import AssistantsService
 from askservice.services.file_search import FileSearch, build_file_search
+from askservice.services.file_search_tool import FileSearchTool
 from askservice.services.messages import MessagesService
+from askservice.services.runs import Runs
 from askservice.services.threads import ThreadsService
 from askservice.services.tool_resources import ResourceChecker
 from askservice.store import open_store
@@ -31,6 +33,7 @@ class Services:
     assistants: AssistantsService
     threads: ThreadsService
     messages: MessagesService
+    runs: Runs
 
 
 def open_llm(settings: Settings) -> LLMClient | None:
@@ -48,8 +51,13 @@ def build_services(settings: Settings) -> Services:
     file_search = build_file_search(settings, store, blobs, llm)
     checker = ResourceChecker(file_search)
     threads = ThreadsService(store, checker)
+    assistants = AssistantsService(store, checker)
+    messages = MessagesService(store, threads, checker)
+    runs = Runs(settings, store, llm, threads, messages, assistants)
+    runs.server_tools["file_search"] = FileSearchTool(file_search.retriever)
+    threads.on_delete.append(runs.delete_for_thread)
+    messages.active_run = runs.active_run
     return Services(
         settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm),
-        file_search=file_search, assistants=AssistantsService(store, checker), threads=threads,
-        messages=MessagesService(store, threads, checker),
+        file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
     )

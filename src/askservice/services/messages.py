@@ -90,10 +90,17 @@ class MessagesService:
         self.store = store
         self.threads = threads
         self.checker = checker
+        self.active_run = None
+        """Set by the runs service: `active_run(thread_item)` returns the thread's active run or None."""
 
     def create(self, owner: str, thread_id: str, params: dict) -> dict:
         """Add a message (`role`, `content`, `attachments`, `metadata`) to the thread; return it."""
-        self.threads.get_item(owner, thread_id)
+        thread = self.threads.get_item(owner, thread_id)
+        run = self.active_run(thread) if self.active_run else None
+        if run is not None:
+            raise InvalidRequestError(
+                f"Can't add messages to {thread_id} while a run {run['id']} is active.", param="thread_id"
+            )
         item = request_item(self.checker, owner, thread_id, params)
         self.store.put(item, condition=ABSENT)
         return to_object(item)

@@ -17,6 +17,7 @@ from askservice.web import (
     messages,
     metrics,
     requestlog,
+    runs,
     threads,
     vector_store_files,
     vector_stores,
@@ -25,6 +26,7 @@ from askservice.web import (
 PREFIXES = ("/v1", "/api/v1")
 BLUEPRINTS = (
     health.bp, ask.bp, files.bp, vector_stores.bp, vector_store_files.bp, assistants.bp, threads.bp, messages.bp,
+    runs.bp,
 )
 
 

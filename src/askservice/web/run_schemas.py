@@ -1,70 +1,124 @@
-"""Request models of the run routes, mirroring the spec (unknown fields are ignored, as at OpenAI)."""
+"""Request models of the run routes, mirroring the spec (`CreateRunRequest`, ...).
+
+Tools, metadata, response formats and messages are the models assistants and threads use;
+unknown fields are ignored, as at OpenAI. `params()` turns a body into the plain data the runs
+service takes.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictStr, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+from askservice.web.assistant_schemas import Metadata, ResponseFormat, Temperature, Tool, ToolResources, TopP, invalid
 from askservice.web.pages import ListQuery
+from askservice.web.thread_schemas import CreateMessage, CreateThread
 
-Key = Annotated[str, Field(max_length=64)]
-Metadata = Annotated[dict[Key, Annotated[str, Field(max_length=512)]], Field(max_length=16)]
+MODES = ("none", "auto", "required")
 
 
 class FunctionName(BaseModel):
     name: StrictStr
 
 
-class NamedToolChoice(BaseModel):
-    type: Literal["function", "code_interpreter", "file_search"]
+def _mode_as_object(value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in MODES:
+            raise invalid("tool_choice must be \"none\", \"auto\", \"required\" or a tool object")
+        return {"type": value}
+    return value
+
+
+class ToolChoiceModel(BaseModel):
+    """`AssistantsApiToolChoiceOption`: a mode, or the tool the model must call."""
+
+    type: Literal["none", "auto", "required", "function", "code_interpreter", "file_search"]
     function: FunctionName | None = None
 
     @model_validator(mode="after")
     def _function_named(self):
         if self.type == "function" and self.function is None:
-            raise ValueError("a function tool choice names its function")
+            raise invalid("a function tool choice names its 'function'")
         return self
+
+    def stored(self) -> str | dict:
+        """Return the choice as the API echoes it."""
+        if self.type in MODES:
+            return self.type
+        return self.model_dump(exclude_none=True)
+
+
+ToolChoice = Annotated[ToolChoiceModel, BeforeValidator(_mode_as_object)]
 
 
 class Truncation(BaseModel):
+    """`TruncationObject`: `auto`, or only the `last_messages` most recent messages."""
+
     type: Literal["auto", "last_messages"]
-    last_messages: int | None = Field(default=None, ge=1)
-
-
-class ResponseFormat(BaseModel):
-    type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    last_messages: StrictInt | None = Field(default=None, ge=1)
 
 
 class RunOptions(BaseModel):
-    """What a run takes on top of its assistant's defaults (shared by both create routes)."""
+    """What a run takes on top of its assistant's defaults (both create routes)."""
 
     assistant_id: StrictStr
     model: StrictStr | None = None
     instructions: StrictStr | None = None
-    tools: list[dict[str, Any]] | None = Field(default=None, max_length=20)
+    tools: list[Tool] | None = Field(default=None, max_length=20)
     metadata: Metadata | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
     stream: StrictBool | None = None
-    max_prompt_tokens: int | None = Field(default=None, ge=256)
-    max_completion_tokens: int | None = Field(default=None, ge=256)
+    max_prompt_tokens: StrictInt | None = Field(default=None, ge=256)
+    max_completion_tokens: StrictInt | None = Field(default=None, ge=256)
     truncation_strategy: Truncation | None = None
-    tool_choice: Union[Literal["none", "auto", "required"], NamedToolChoice, None] = None
+    tool_choice: ToolChoice | None = None
     parallel_tool_calls: StrictBool | None = None
-    response_format: Union[Literal["auto"], ResponseFormat, None] = None
-    reasoning_effort: str | None = None
+    response_format: ResponseFormat | None = None
+    reasoning_effort: StrictStr | None = None
+
+    def params(self) -> dict:
+        """Return the given options as plain data for the runs service (unset ones left out)."""
+        out: dict[str, Any] = {}
+        for name in self.model_fields_set - {"stream"}:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name == "tools":
+                value = [tool.stored() for tool in value]
+            elif name in ("response_format", "tool_choice"):
+                value = value.stored()
+            elif name == "additional_messages":
+                value = [message.requested() for message in value]
+            elif name == "thread":
+                value = value.requested()
+            elif isinstance(value, BaseModel):
+                value = value.model_dump()
+            out[name] = value
+        return out
 
 
 class CreateRun(RunOptions):
+    """`CreateRunRequest`."""
+
     additional_instructions: StrictStr | None = None
-    additional_messages: list[dict[str, Any]] | None = None
+    additional_messages: list[CreateMessage] | None = None
 
 
 class CreateThreadAndRun(RunOptions):
-    thread: dict[str, Any] | None = None
-    tool_resources: dict[str, Any] | None = None
+    """`CreateThreadAndRunRequest` (its `tool_resources` are the new thread's)."""
+
+    thread: CreateThread | None = None
+    tool_resources: ToolResources | None = None
+
+    def params(self) -> dict:
+        out = super().params()
+        thread = dict(out.get("thread") or {})
+        if out.pop("tool_resources", None) is not None:
+            thread["tool_resources"] = self.tool_resources.requested()
+        out["thread"] = thread
+        return out
 
 
 class ToolOutput(BaseModel):
@@ -73,6 +127,8 @@ class ToolOutput(BaseModel):
 
 
 class SubmitToolOutputs(BaseModel):
+    """`SubmitToolOutputsRunRequest`."""
+
     tool_outputs: list[ToolOutput]
     stream: StrictBool | None = None
 
@@ -81,9 +137,11 @@ class ModifyRun(BaseModel):
     metadata: Metadata | None = None
 
 
-class StepsQuery(ListQuery):
-    include: list[str] = Field(default_factory=list)
-
-
 class IncludeQuery(BaseModel):
+    """`include[]`: extra step content (file_search result contents)."""
+
     include: list[str] = Field(default_factory=list)
+
+
+class StepsQuery(ListQuery, IncludeQuery):
+    pass

@@ -23,17 +23,18 @@ from askservice.web.run_schemas import (
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("runs", __name__)
+
+
+@bp.before_app_request
+def _start_sweeper():
+    """Start this worker's run sweeper with its first request of any kind."""
+    services().runs.ensure_sweeper()
 POLL_AFTER_MS = "50"
 DONE = sse.event(b"[DONE]", "done")
 
 
 def _runs():
     return services().runs
-
-
-def _params(body) -> dict:
-    params = body.model_dump(exclude_none=True, exclude={"stream"})
-    return params
 
 
 def _frames(channel: Channel) -> Iterator[bytes]:
@@ -54,16 +55,14 @@ def create_run(thread_id: str):
     body = parse_body(CreateRun)
     parse_query(IncludeQuery)
     if body.stream:
-        return _stream(lambda channel: _runs().create(client_id(), thread_id, _params(body), channel))
-    return _runs().create(client_id(), thread_id, _params(body))
+        return _stream(lambda channel: _runs().create(client_id(), thread_id, body.params(), channel))
+    return _runs().create(client_id(), thread_id, body.params())
 
 
 @bp.post("/threads/runs")
 def create_thread_and_run():
     body = parse_body(CreateThreadAndRun)
-    params = _params(body)
-    if body.tool_resources is not None:
-        params["thread"] = {"tool_resources": body.tool_resources, **params.get("thread", {})}
+    params = body.params()
     if body.stream:
         return _stream(lambda channel: _runs().create_thread_and_run(client_id(), params, channel))
     return _runs().create_thread_and_run(client_id(), params)
