@@ -23,10 +23,12 @@ MAX_FILE_BYTES = 300_000
 SPEC = Path("/work/shared/openai-openapi.yaml")
 
 
-@pytest.fixture(scope="module", params=["sqlite"])
+@pytest.fixture(scope="module", params=["sqlite", "dynamodb"])
 def backend_env(request):
-    """The store/blob settings of one backend (SQLite and a folder: the service's defaults)."""
-    return {}
+    """The store/blob settings of one backend: SQLite and a folder, or DynamoDB Local and moto's S3."""
+    if request.param == "sqlite":
+        return {}
+    return {**request.getfixturevalue("dynamodb_local").env(), **request.getfixturevalue("s3_server").env()}
 
 
 @pytest.fixture(scope="session")
