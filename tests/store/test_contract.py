@@ -236,6 +236,17 @@ def test_query_cursors_outside_the_prefix(store, pk):
     assert store.query(pk, "msg#", after="a", limit=5, order="desc").items == []
 
 
+def test_pages_larger_than_one_response_are_whole(store, pk):
+    """DynamoDB answers a Query with at most 1 MB; a page of 40 items of 30 KB spans two answers."""
+    written = [ids.new_id("x_") for _ in range(40)]
+    for sk in written:
+        store.put({"pk": pk, "sk": sk, "text": "w" * 30_000})
+    page = store.query(pk, limit=40)
+    assert sks(page) == written and not page.has_more
+    page = store.query(pk, limit=39, order="desc")
+    assert sks(page) == written[::-1][:39] and page.has_more
+
+
 def test_query_rejects_bad_pages(store, pk):
     for bad in ({"limit": 0}, {"limit": "5"}, {"order": "up"}, {"after": 5}):
         with pytest.raises(ValueError):
@@ -245,7 +256,10 @@ def test_query_rejects_bad_pages(store, pk):
 def test_query_where_keeps_matching_items(store, pk):
     sks_all = [ids.new_id("x_") for _ in range(12)]
     for n, sk in enumerate(sks_all):
-        store.put({"pk": pk, "sk": sk, "status": "ok" if n % 3 == 0 else "no", "flag": n % 2 == 0, "n": n})
+        item = {"pk": pk, "sk": sk, "status": "ok" if n % 3 == 0 else "no", "flag": n % 2 == 0, "n": n}
+        if n % 4 != 1:
+            item["maybe"] = None if n % 4 == 0 else "x"
+        store.put(item)
     ok = store.query(pk, limit=2, where={"status": "ok"})
     assert [i["n"] for i in ok.items] == [0, 3] and ok.has_more
     ok = store.query(pk, limit=2, where={"status": "ok"}, after=sks_all[3])
@@ -254,6 +268,8 @@ def test_query_where_keeps_matching_items(store, pk):
     assert [i["n"] for i in both.items] == [6, 0] and not both.has_more
     assert [i["n"] for i in store.query(pk, limit=10, where={"n": 4}).items] == [4]
     assert store.query(pk, limit=10, where={"missing": "x"}).items == []
+    none = store.query(pk, limit=20, where={"maybe": None})  # null or absent
+    assert [i["n"] for i in none.items] == [n for n in range(12) if n % 4 in (0, 1)]
 
 
 def test_query_index_lists_an_owners_items(store, pk):
@@ -346,6 +362,33 @@ def test_large_attributes_round_trip(backend, pk):
     store.delete(pk, "msg#1")
     assert store.get(pk, "msg#1") is None
     assert blob_files(blob_root) == []  # replaced and deleted overflow is removed too
+
+
+def test_many_medium_attributes_past_the_item_limit_round_trip(backend, pk):
+    _, store, blob_root = backend
+    item = {"pk": pk, "sk": "meta", **{f"part{n}": "m" * 30_000 for n in range(20)}}  # 600 KB in all
+    store.put(item, condition=ABSENT)
+    assert store.get(pk, "meta") == {**item, "version": 1}
+    store.delete(pk, "meta")
+    assert blob_files(blob_root) == []
+
+
+def test_failed_writes_leave_no_overflow_behind(backend, pk):
+    _, store, blob_root = backend
+    big = "z" * 100_000
+    store.put({"pk": pk, "sk": "a", "small": 1})
+    with pytest.raises(ConditionFailed):
+        store.put({"pk": pk, "sk": "a", "big": big}, condition=ABSENT)
+    with pytest.raises(ConditionFailed):
+        store.update(pk, "a", set={"big": big}, expected_version=7)
+    with pytest.raises(ConditionFailed):
+        store.transact([Put({"pk": pk, "sk": "b", "big": big}), Check(pk, "a", expected_version=7)])
+    assert store.get(pk, "a") == {"pk": pk, "sk": "a", "small": 1, "version": 1}
+    assert store.get(pk, "b") is None
+    store.transact([Put({"pk": pk, "sk": "b", "big": big}), Check(pk, "a", expected_version=1)])
+    assert store.get(pk, "b")["big"] == big
+    store.delete(pk, "b")
+    assert blob_files(blob_root) == []
 
 
 def blob_files(root):
