@@ -168,3 +168,33 @@ def _runs_env_service(request, start_session_service, env: dict):
 
     service.open_store = open_service_store
     return service
+
+
+ASSISTANT_KEYS = {"asst-key-a": "client-a", "asst-key-b": "client-b"}
+
+
+@pytest.fixture(scope="session", params=["sqlite", "dynamodb"])
+def assistants_service(request, start_session_service):
+    """askservice for the assistants/threads/messages tests, once per store backend, with two
+    API keys (ASSISTANT_KEYS) and no upstream."""
+    env = {"API_KEYS": ",".join(f"{k}:{c}" for k, c in ASSISTANT_KEYS.items())}
+    if request.param == "dynamodb":
+        env.update(request.getfixturevalue("dynamodb_local").env())
+    return start_session_service(env)
+
+
+@pytest.fixture(scope="session")
+def sdk(assistants_service):
+    """Return `sdk(key)`: an official `openai.OpenAI` client of `assistants_service` for an API key."""
+    import openai
+
+    clients: dict[str, openai.OpenAI] = {}
+
+    def client(key: str = "asst-key-a") -> openai.OpenAI:
+        if key not in clients:
+            clients[key] = openai.OpenAI(base_url=assistants_service.base_url + "/v1", api_key=key, max_retries=0)
+        return clients[key]
+
+    yield client
+    for c in clients.values():
+        c.close()
