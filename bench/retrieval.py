@@ -3,7 +3,7 @@
     .venv/bin/python bench/retrieval.py [--backend sqlite|dynamodb] [--quick]
 
 Runs the services in-process on a real store and blob store (SQLite + folder in a temp dir; or
-DynamoDB + S3 from STORE_URL / BLOB_URL and the AWS_* variables, e.g. DynamoDB Local and moto),
+DynamoDB Local + moto's S3 server, started here as the tests start them: `make dynamodb-local`),
 with embeddings from the scripted upstream (tests/upstream.py, hashed bag-of-words vectors).
 Baseline for the search ratios: the same query answered without the per-worker cache (every
 query re-reads the store's file items and chunk blobs), measured in the same run.
@@ -29,6 +29,7 @@ from askservice.config import Settings  # noqa: E402
 from askservice.services.file_search import build_file_search  # noqa: E402
 from askservice.services.retrieval import Retriever  # noqa: E402
 from askservice.store import open_store  # noqa: E402
+from tests.aws import DynamoLocal, S3Server  # noqa: E402
 from tests.upstream import UpstreamProcess  # noqa: E402
 
 SYLLABLES = "ka lo mi ne ru sa te vo zu pa ri do ge fa hu ja ky lu mo ni".split()
@@ -55,11 +56,21 @@ def corpus(rng: random.Random, files: int, words_per_file: int, facts_per_file: 
     return docs, facts
 
 
+def backend_servers(backend: str, tmp: Path) -> list:
+    """Start DynamoDB Local and moto's S3 for the dynamodb backend (their AWS_* settings go to os.environ)."""
+    if backend == "sqlite":
+        return []
+    servers = [DynamoLocal(tmp), S3Server(tmp)]
+    os.environ.update({**servers[0].env(), **servers[1].env()})
+    return servers
+
+
 def build(backend: str, tmp: Path, upstream_url: str | None):
     if backend == "sqlite":
         env = {"store_url": f"sqlite:///{tmp}/bench.db", "blob_url": f"file://{tmp}/blobs"}
     else:
-        env = {"store_url": os.environ["STORE_URL"], "blob_url": os.environ["BLOB_URL"], "store_create_table": True}
+        table, prefix = f"t{os.urandom(6).hex()}", os.urandom(6).hex()
+        env = {"store_url": f"dynamodb://{table}", "blob_url": f"s3://{S3Server.bucket}/{prefix}", "store_create_table": True}
     settings = Settings(**env, upstream_base_url=upstream_url, embedding_model="scripted-embedding" if upstream_url else None)
     blobs = open_blobs(settings)
     fs = build_file_search(settings, open_store(settings, blobs), blobs)
@@ -133,6 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         upstream = UpstreamProcess(tmp)
+        servers = backend_servers(args.backend, tmp)
         try:
             sizes = [("1k", 13, 4)] if args.quick else [("1k", 13, 4), ("10k", 130, 4)]
             for label, files, facts_per_file in sizes:
@@ -151,7 +163,8 @@ def main() -> None:
                                  pct(own, 50), pct(own, 99), statistics.median(cold_own),
                                  recall_at_5(fs, vs_id, facts), len(facts)))
         finally:
-            upstream.stop()
+            for server in [upstream, *servers]:
+                server.stop()
     print(f"\nbackend: {args.backend}   (search = one vector store; uncached = baseline re-reading items and blobs)")
     print("ms columns: whole search; 'excl. embed' leaves out the query's /v1/embeddings round trip")
     head = ("store", "ranking", "chunks", "ingest MB/s", "chunks/s", "p50 ms", "p99 ms", "p50 excl. embed",
