@@ -1,26 +1,20 @@
 """Files and vector stores end-to-end: the official openai SDK against gunicorn+gevent.
 
-Runs on every store backend in `backend_env` (SQLite+folder always; DynamoDB Local + the
-S3-compatible server when their fixtures are present). Embeddings come from the scripted upstream.
+Runs on both backends (`backend_env`): SQLite + a folder, and DynamoDB Local + moto's S3 server.
+Embeddings come from the scripted upstream; objects are checked against the spec's schemas.
 """
-
-from pathlib import Path
 
 import openai
 import pytest
 import requests
-import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from tests.pdf import make_pdf
+from tests.schema import assert_schema
 from tests.servers import wait_until
 
 PLANTED = "The vault code for the north tower is 7741."
 FILLER = " ".join(f"Paragraph {i} talks about gardens, rivers and the weather in spring." for i in range(400))
 MAX_FILE_BYTES = 300_000
-SPEC = Path("/work/shared/openai-openapi.yaml")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "dynamodb"])
@@ -29,18 +23,6 @@ def backend_env(request):
     if request.param == "sqlite":
         return {}
     return {**request.getfixturevalue("dynamodb_local").env(), **request.getfixturevalue("s3_server").env()}
-
-
-@pytest.fixture(scope="session")
-def conforms():
-    """Return a check that an object validates against a component schema of the OpenAI spec."""
-    spec = yaml.safe_load(SPEC.read_text())
-    registry = Registry().with_resource("spec", Resource.from_contents(spec, default_specification=DRAFT202012))
-
-    def check(obj, name):
-        Draft202012Validator({"$ref": f"spec#/components/schemas/{name}"}, registry=registry).validate(obj)
-
-    return check
 
 
 @pytest.fixture(scope="module")
@@ -60,22 +42,22 @@ def poll_store(client, vs_id, status="completed"):
                       timeout=30, what=f"vector store {status}")
 
 
-def test_upload_ingest_search_and_delete_cascade(client, service, conforms):
+def test_upload_ingest_search_and_delete_cascade(client, service):
     txt_bytes = (FILLER + " " + PLANTED + " " + FILLER).encode()
     txt = client.files.create(file=("notes.txt", txt_bytes), purpose="assistants")
     pdf = client.files.create(file=("manual.pdf", make_pdf(["Oil the hinges every month.", "Never paint doors."])),
                               purpose="assistants")
-    conforms(txt.model_dump(exclude_unset=True), "OpenAIFile")
+    assert_schema(txt.model_dump(exclude_unset=True), "OpenAIFile")
     assert (txt.bytes, txt.filename, txt.purpose) == (len(txt_bytes), "notes.txt", "assistants")
     assert client.files.content(txt.id).read() == txt_bytes
 
     vs = client.vector_stores.create(name="docs", file_ids=[txt.id, pdf.id], metadata={"team": "a"})
-    conforms(vs.model_dump(exclude_unset=True), "VectorStoreObject")
+    assert_schema(vs.model_dump(exclude_unset=True), "VectorStoreObject")
     vs = poll_store(client, vs.id)
     assert vs.file_counts.completed == 2 and vs.usage_bytes > 0 and vs.metadata == {"team": "a"}
 
     results = client.vector_stores.search(vs.id, query="What is the vault code of the north tower?")
-    conforms(results.model_dump(exclude_unset=True), "VectorStoreSearchResultsPage")
+    assert_schema(results.model_dump(exclude_unset=True), "VectorStoreSearchResultsPage")
     first = results.data[0]
     assert first.file_id == txt.id and first.filename == "notes.txt" and PLANTED in first.content[0].text
     hinges = client.vector_stores.search(vs.id, query="oil the hinges", max_num_results=1)
@@ -83,12 +65,12 @@ def test_upload_ingest_search_and_delete_cascade(client, service, conforms):
 
     listed = client.vector_stores.files.list(vs.id, filter="completed")
     assert {f.id for f in listed.data} == {txt.id, pdf.id}
-    conforms(listed.data[0].model_dump(exclude_unset=True), "VectorStoreFileObject")
+    assert_schema(listed.data[0].model_dump(exclude_unset=True), "VectorStoreFileObject")
     content = client.vector_stores.files.content(file_id=pdf.id, vector_store_id=vs.id)
     assert "Oil the hinges" in " ".join(part.text for part in content)
 
     deleted = client.files.delete(txt.id)
-    conforms(deleted.model_dump(exclude_unset=True), "DeleteFileResponse")
+    assert_schema(deleted.model_dump(exclude_unset=True), "DeleteFileResponse")
     assert client.vector_stores.retrieve(vs.id).file_counts.total == 1
     assert all(r.file_id != txt.id for r in client.vector_stores.search(vs.id, query="vault code north tower").data)
     with pytest.raises(openai.NotFoundError):
@@ -97,7 +79,7 @@ def test_upload_ingest_search_and_delete_cascade(client, service, conforms):
         client.vector_stores.files.retrieve(file_id=txt.id, vector_store_id=vs.id)
 
     gone = client.vector_stores.delete(vs.id)
-    conforms(gone.model_dump(exclude_unset=True), "DeleteVectorStoreResponse")
+    assert_schema(gone.model_dump(exclude_unset=True), "DeleteVectorStoreResponse")
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.search(vs.id, query="hinges")
 
