@@ -1,0 +1,132 @@
+"""GET /metrics: guarded by API_KEYS, and counters that add up over every gunicorn worker."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+import time
+
+import pytest
+import requests
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from askservice import create_app, metricsdir
+from tests.servers import wait_until
+
+KEYS = {"key-a": "client-a", "key-b": "client-b"}
+
+
+def test_metrics_need_a_key_when_api_keys_are_set(settings_for):
+    client = create_app(settings_for(api_keys=KEYS)).test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/v1/health").status_code == 200
+    answer = client.get("/metrics", headers={"Authorization": "Bearer key-a"})
+    assert answer.status_code == 200 and answer.content_type.startswith("text/plain")
+    assert "askservice_http_requests_total" in answer.get_data(as_text=True)
+
+
+@pytest.fixture(scope="module")
+def service(start_session_service, upstream):
+    """askservice with two gevent workers under plain gunicorn (no config file), keys for two clients."""
+    return start_session_service(
+        {
+            "UPSTREAM_BASE_URL": upstream.base_url,
+            "UPSTREAM_MODEL": "scripted-model",
+            "API_KEYS": ",".join(f"{k}:{c}" for k, c in KEYS.items()),
+        },
+        workers=2,
+    )
+
+
+def call(service, method: str, path: str, key: str = "key-a", **kwargs) -> requests.Response:
+    return requests.request(method, service.url(path), headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs)
+
+
+def samples(text: str) -> dict[tuple, float]:
+    """Return {(sample name, sorted labels): value} from Prometheus' text format."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def total(found: dict[tuple, float], name: str, **labels: str) -> float:
+    """Sum the samples named `name` whose labels include `labels`."""
+    return sum(v for (n, ls), v in found.items() if n == name and labels.items() <= dict(ls).items())
+
+
+def per_worker_requests(master_pid: int) -> dict[int, float]:
+    """Read each worker's own counter file: {pid: HTTP requests it answered}."""
+    folders = glob.glob(os.path.join(tempfile.gettempdir(), f"{metricsdir.PREFIX}{master_pid}-*"))
+    assert len(folders) == 1, folders
+    counts = {}
+    for path in glob.glob(os.path.join(folders[0], "counter_*.db")):
+        merged = MultiProcessCollector.merge([path], accumulate=True)
+        counts[int(path[:-3].rpartition("_")[2])] = sum(
+            s.value for m in merged for s in m.samples if s.name == "askservice_http_requests_total"
+        )
+    return counts
+
+
+def test_counters_add_up_across_two_workers(service, upstream):
+    mark = upstream.marker()
+    usage = {"client-a": [0, 0], "client-b": [0, 0], "team-x": [0, 0]}
+
+    # Given JSON asks by two keys (one naming its own client_id), until both workers answered some
+    asks = 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (asks < 8 or len([n for n in per_worker_requests(service.pid).values() if n]) < 2):
+        key = "key-a" if asks % 3 else "key-b"
+        body = {"question": f"q{asks} {mark}"} | ({"client_id": "team-x"} if asks == 5 else {})
+        answer = call(service, "POST", "/v1/ask", key, json=body)
+        assert answer.status_code == 200, answer.text
+        who = "team-x" if asks == 5 else KEYS[key]
+        usage[who][0] += answer.json()["usage"]["prompt_tokens"]
+        usage[who][1] += answer.json()["usage"]["completion_tokens"]
+        asks += 1
+    workers = per_worker_requests(service.pid)
+    assert len([n for n in workers.values() if n]) == 2, workers
+
+    # and a failing upstream call, and a slow stream watched while it is open
+    upstream.script({"status": 500}, match=f"fail {mark}")
+    assert call(service, "POST", "/v1/ask", json={"question": f"fail {mark}"}).status_code == 502
+    upstream.script({"content": "a b c d", "chunks": 4, "delay": 0.3}, match=f"slow {mark}")
+    with call(service, "POST", "/v1/ask", json={"question": f"slow {mark}", "stream": True}, stream=True) as stream:
+        lines = stream.iter_lines(decode_unicode=True)
+        next(line for line in lines if line.startswith("data: "))
+        during = samples(call(service, "GET", "/metrics").text)
+        assert [line for line in lines if line.startswith("data: ")][-1] == "data: [DONE]"
+    # and a run by client-b (assistant, thread and run in one go)
+    assistant = call(service, "POST", "/v1/assistants", "key-b", json={"model": "scripted-model"}).json()
+    run = call(
+        service, "POST", "/v1/threads/runs", "key-b",
+        json={"assistant_id": assistant["id"], "thread": {"messages": [{"role": "user", "content": f"run {mark}"}]}},
+    ).json()
+    run = wait_until(
+        lambda: (r := call(service, "GET", f"/v1/threads/{run['thread_id']}/runs/{run['id']}", "key-b").json())["status"]
+        == "completed" and r,
+        timeout=20, what="the run completed",
+    )
+    usage["client-b"][0] += run["usage"]["prompt_tokens"]
+    usage["client-b"][1] += run["usage"]["completion_tokens"]
+
+    # Then /metrics, from whichever worker answers, counts what both did
+    found = samples(call(service, "GET", "/metrics").text)
+    assert total(found, "askservice_http_requests_total", route="/v1/ask", method="POST", status="200") == asks + 1
+    assert total(found, "askservice_http_requests_total", route="/v1/ask", status="502") == 1
+    assert total(found, "askservice_http_request_duration_seconds_count", route="/v1/ask") == asks + 2
+    assert total(found, "askservice_upstream_requests_total") == len(upstream.requests(match=mark))
+    assert total(found, "askservice_upstream_errors_total", kind="chat_completions", error="UpstreamBadGatewayError") == 1
+    assert total(during, "askservice_sse_streams_open") == 1
+    assert total(found, "askservice_sse_streams_open") == 0
+    assert total(found, "askservice_sse_streams_total") == 1
+    assert total(found, "askservice_runs_total", status="completed") == 1
+    for client, (prompt, completion) in usage.items():
+        assert total(found, "askservice_prompt_tokens_total", client_id=client) == prompt > 0
+        assert total(found, "askservice_completion_tokens_total", client_id=client) == completion > 0
+    # the sum is over both workers' files: each answered part of the requests
+    workers = per_worker_requests(service.pid)
+    assert sum(workers.values()) - 1 == total(found, "askservice_http_requests_total")  # minus this /metrics
