@@ -36,7 +36,10 @@ class StoreUnavailable(ServiceError):
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a query, in the order asked, and whether more items follow it."""
+    """One page of a query, in the order asked, and whether more items lie beyond it.
+
+    "Beyond" is the way the page was read: after its last item for a first or `after` page,
+    before its first item for a `before` page (a `before` page is read backwards)."""
 
     items: list[Item]
     has_more: bool
@@ -124,8 +127,9 @@ class Store(ABC):
 
         `after`: the items that follow that sk in `order`; `before`: the `limit` items nearest
         before that sk in `order` (the previous page), still returned in `order`. `where`
-        keeps only items whose top-level attributes equal the given values. One round trip
-        whenever `where` is not given."""
+        keeps only items whose top-level attributes equal the given scalar values (None matches
+        a null or missing attribute). Cursors may be any string, in the partition or not. One
+        round trip whenever `where` is not given (on DynamoDB: unless the page passes 1 MB)."""
 
     @abstractmethod
     def query_index(

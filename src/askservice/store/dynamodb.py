@@ -6,9 +6,10 @@ Conditions are condition expressions with named parts, evaluated by DynamoDB ins
 
 Items must stay under DynamoDB's 400 KB: an attribute whose JSON passes `OVERFLOW_BYTES` (and,
 on a put, the largest ones while the item passes `ITEM_BUDGET`) is written to the blob store and
-replaced in the item by a pointer (a Binary value, a type no JSON value takes). Reads follow
-pointers; writes delete the blobs they replace. A transaction does not see the old item, so a
-large attribute it replaces leaves its blob behind (storage only, never a wrong read).
+replaced in the item by a pointer (a Binary value, a type no JSON value takes; `where` never
+matches it). Reads follow pointers; writes delete the blobs they replace. A transaction does not
+see the old item, so a large attribute it replaces leaves its blob behind (storage only, never a
+wrong read).
 """
 
 from __future__ import annotations
