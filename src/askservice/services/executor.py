@@ -382,12 +382,22 @@ class Executor:
         step = next(s for s in self._open_steps if s["type"] == "message_creation")
         status = "incomplete" if truncated else "completed"
         message = self.runs.finish_run_message(self._open_message, text, status, "max_tokens" if truncated else None)
+        self._cite(message, text)
         done = {**step, "status": "completed", "completed_at": now(), "usage": usage, "chat_text": text}
         self.store.transact([Put(message, message["version"]), Put(done, step["version"])])
         self._replace_step(step, {**done, "version": step["version"] + 1})
         self._open_message = None
         self.events.emit(f"thread.message.{status}", self.runs.message_object(message))
         self._announce_step(done, "completed")
+
+    def _cite(self, message: dict, text: str) -> None:
+        """Attach the annotations server tools find in the answer (file_search: file_citation)."""
+        for kind, tool in {kind: tool for kind, tool, _ in self._server.values()}.items():
+            annotate = getattr(tool, "annotations", None)
+            details = [c[kind] for s in self.steps if s["type"] == "tool_calls"
+                       for c in s["step_details"]["tool_calls"] if c.get("type") == kind]
+            if annotate is not None and details and message["content"]:
+                message["content"][0]["text"]["annotations"] += annotate(text, details)
 
     def _tool_calls(self, calls: list[dict], usage: dict) -> bool:
         step = next(s for s in self._open_steps if s["type"] == "tool_calls")

@@ -111,6 +111,7 @@ class Runs:
             given = params.get(name)
             item[name] = given if given is not None else assistant.get(name)
         item["tools"] = item["tools"] or []
+        item["instructions"] = item["instructions"] or ""
         item["response_format"] = item["response_format"] or "auto"
         item.update(
             metadata=params.get("metadata") or {},

@@ -1,0 +1,169 @@
+"""Runs that go wrong: upstream faults, token limits, expiry, a worker killed mid-run, other clients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import openai
+import pytest
+import requests
+
+from tests.servers import wait_until
+from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, api, sdk, wait_status, weather_script
+
+pytestmark = SDK_DEPRECATIONS
+FINAL = {"completed", "failed", "cancelled", "expired", "incomplete"}
+
+
+@pytest.fixture
+def client(runs_short_service):
+    return sdk(runs_short_service)
+
+
+@pytest.fixture
+def assistant(client):
+    return client.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
+
+
+def _run(client, assistant, text: str, **kwargs):
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": text}])
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, **kwargs)
+    return thread, run
+
+
+@pytest.mark.parametrize(
+    "fault, code",
+    [
+        ({"status": 429, "retry_after": 7}, "rate_limit_exceeded"),
+        ({"status": 500}, "server_error"),
+        ({"latency": 3}, "server_error"),  # no first byte within UPSTREAM_TIMEOUT (1 s)
+        ({"content": "half an answer and then nothing", "cut_after": 3}, "server_error"),
+        ({"raw": "not json at all"}, "server_error"),
+    ],
+    ids=["429", "500", "slow", "cut", "garbled"],
+)
+def test_upstream_fault_fails_the_run_with_its_code(client, assistant, upstream, fault, code):
+    marker = upstream.marker()
+    upstream.script(fault, match=marker)
+    thread, run = _run(client, assistant, f"fault {marker}")
+    assert run.status == "queued"
+    run = wait_status(client, thread.id, run.id, FINAL, timeout=15)
+    assert run.status == "failed" and run.failed_at and run.last_error.code == code and run.last_error.message
+    messages = client.beta.threads.messages.list(thread.id).data
+    if "cut_after" in fault:
+        assert messages[0].role == "assistant" and messages[0].status == "incomplete"
+        assert messages[0].incomplete_details.reason == "run_failed"
+        (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+        assert step.status == "failed" and step.last_error.code == "server_error"
+    else:
+        assert [m.role for m in messages] == ["user"]
+    again = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
+    assert again.status == "completed"  # the thread is free again
+
+
+def test_max_completion_tokens_makes_the_run_incomplete(client, assistant, upstream):
+    marker = upstream.marker()
+    upstream.script({"content": "a long answer cut short", "finish_reason": "length"}, match=marker)
+    thread, run = _run(client, assistant, f"long {marker}", max_completion_tokens=256)
+    run = wait_status(client, thread.id, run.id, FINAL)
+    assert run.status == "incomplete" and run.incomplete_details.reason == "max_completion_tokens"
+    assert upstream.requests(match=marker)[-1]["body"]["max_tokens"] == 256
+    message = client.beta.threads.messages.list(thread.id).data[0]
+    assert message.status == "incomplete" and message.incomplete_details.reason == "max_tokens"
+    assert message.content[0].text.value == "a long answer cut short"
+
+
+def test_max_prompt_tokens_drops_old_messages_or_stops(client, assistant, upstream):
+    marker = upstream.marker()
+    thread = client.beta.threads.create(messages=[
+        {"role": "user", "content": f"old {'filler ' * 300} {marker}"}, {"role": "user", "content": f"recent {marker}"},
+    ])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, max_prompt_tokens=256,
+                                                   poll_interval_ms=20)
+    assert run.status == "completed"
+    sent = upstream.requests(match=marker)[-1]["body"]["messages"]
+    assert [m["content"] for m in sent] == [f"recent {marker}"]
+
+    marker = upstream.marker()
+    thread, run = _run(client, assistant, f"{'huge ' * 400} {marker}", max_prompt_tokens=256)
+    run = wait_status(client, thread.id, run.id, FINAL)
+    assert run.status == "incomplete" and run.incomplete_details.reason == "max_prompt_tokens"
+    assert upstream.requests(match=marker) == []
+
+
+def test_requires_action_expires(client, assistant, upstream):
+    marker = upstream.marker()
+    weather_script(upstream, marker)
+    thread, run = _run(client, assistant, f"weather {marker}")
+    run = wait_status(client, thread.id, run.id, {"requires_action"})
+    assert run.expires_at >= time.time()
+    time.sleep(max(0.0, run.expires_at - time.time()) + 1.2)
+
+    run = client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
+
+    assert run.status == "expired" and run.required_action is None
+    (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    assert step.status == "expired" and step.expired_at
+    with pytest.raises(openai.BadRequestError):
+        client.beta.threads.runs.submit_tool_outputs(
+            run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": "call_x", "output": "x"}]
+        )
+
+
+def _workers(master: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, client, assistant, upstream):
+    marker = upstream.marker()
+    upstream.script({"content": " ".join(["slow"] * 60), "delay": 0.5}, match=marker)
+    thread, run = _run(client, assistant, f"long job {marker}")
+    wait_status(client, thread.id, run.id, {"in_progress"})
+    old = _workers(runs_short_service.pid)
+    assert old
+
+    for pid in old:
+        os.kill(pid, signal.SIGKILL)  # mid-run, no goodbye
+
+    # New workers come up; one request wakes a sweeper. Nobody reads the run: the sweep fails it.
+    wait_until(lambda: set(_workers(runs_short_service.pid)) - set(old), timeout=20, what="respawned workers")
+    wait_until(lambda: requests.get(runs_short_service.url("/v1/health"), timeout=2).ok, timeout=20, what="health")
+    store = runs_short_service.open_store()
+    try:
+        item = wait_until(
+            lambda: (lambda i: i if i["status"] != "in_progress" else None)(store.get(f"thread#{thread.id}", f"run#{run.id}")),
+            timeout=15, what="the sweep",
+        )
+    finally:
+        store.close()
+    assert item["status"] == "failed" and item["last_error"]["code"] == "server_error"
+    run = client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
+    assert run.status == "failed" and run.last_error.code == "server_error"
+    assert client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id,
+                                                    poll_interval_ms=20).status == "completed"
+
+
+def test_another_clients_run_is_not_found(runs_short_service, client, assistant):
+    thread, run = _run(client, assistant, "mine")
+    other = sdk(runs_short_service, key="other-key")
+    for call in (
+        lambda: other.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
+        lambda: other.beta.threads.runs.cancel(run.id, thread_id=thread.id),
+        lambda: other.beta.threads.runs.steps.list(run.id, thread_id=thread.id),
+        lambda: other.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id),
+    ):
+        with pytest.raises(openai.NotFoundError):
+            call()
+    assert api(runs_short_service, "GET", f"/threads/{thread.id}/runs/{run.id}", headers={"Authorization": "Bearer nope"}).status_code == 401
