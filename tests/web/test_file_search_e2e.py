@@ -11,6 +11,9 @@ import requests
 from tests.pdf import make_pdf
 from tests.schema import assert_schema
 from tests.servers import wait_until
+from tests.web.run_support import SDK_DEPRECATIONS
+
+pytestmark = SDK_DEPRECATIONS  # the file_search run goes through client.beta.assistants / threads
 
 PLANTED = "The vault code for the north tower is 7741."
 FILLER = " ".join(f"Paragraph {i} talks about gardens, rivers and the weather in spring." for i in range(400))
@@ -166,3 +169,48 @@ def test_batches_filters_and_validation(client, service):
 def test_api_prefix_serves_the_same_routes(service):
     response = requests.get(service.url("/api/v1/vector_stores"), timeout=10)
     assert response.status_code == 200 and response.json()["object"] == "list"
+
+
+def test_assistant_answers_from_its_files_with_a_citation(client, upstream):
+    marker = upstream.marker()
+    doc = client.files.create(file=("vault.txt", (FILLER + " " + PLANTED).encode()), purpose="assistants")
+    other = client.files.create(file=("towers.txt", b"The south tower has a red roof."), purpose="assistants")
+    vs = client.vector_stores.create(name="vault docs", file_ids=[doc.id])
+    poll_store(client, vs.id)
+    assistant = client.beta.assistants.create(
+        model="gpt-4o", name="Keeper", instructions="Answer from the files.", tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [vs.id]}},
+    )
+    # the thread brings a store of its own: both are searched
+    thread = client.beta.threads.create(tool_resources={"file_search": {"vector_stores": [{"file_ids": [other.id]}]}})
+    thread_vs = thread.tool_resources.file_search.vector_store_ids[0]
+    poll_store(client, thread_vs)
+    client.beta.threads.messages.create(thread.id, role="user", content=f"What is the vault code of the north tower? {marker}")
+    upstream.script(
+        {"tool_calls": [{"name": "file_search", "arguments": {"query": "vault code north tower"}}]},
+        {"content": 'The code is 7741 [1]. The file says "vault code for the north tower is 7741".'},
+        match=marker,
+    )
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50)
+    assert run.status == "completed", run.last_error
+
+    # the model was given the planted chunk as source [1]
+    second = upstream.requests(match=marker)[-1]["body"]
+    tool_message = next(m for m in second["messages"] if m["role"] == "tool")
+    assert tool_message["content"].index("[1] vault.txt") < tool_message["content"].index(PLANTED)
+
+    answer = client.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
+    assert_schema(answer.model_dump(exclude_unset=True), "MessageObject")
+    text = answer.content[0].text
+    cited = [(a.type, a.file_citation.file_id, text.value[a.start_index:a.end_index]) for a in text.annotations]
+    assert cited == [("file_citation", doc.id, "[1]"), ("file_citation", doc.id, "vault code for the north tower is 7741")]
+
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
+    call = steps[0].step_details.tool_calls[0]
+    assert call.type == "file_search" and call.file_search.results[0].file_id == doc.id
+    assert call.file_search.results[0].content is None  # contents only when asked for
+    assert {r.file_id for r in call.file_search.results} == {doc.id, other.id}
+    full = client.beta.threads.runs.steps.retrieve(
+        steps[0].id, thread_id=thread.id, run_id=run.id, include=["step_details.tool_calls[*].file_search.results[*].content"])
+    assert_schema(full.model_dump(exclude_unset=True), "RunStepObject")
+    assert PLANTED in full.step_details.tool_calls[0].file_search.results[0].content[0].text
