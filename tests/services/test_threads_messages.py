@@ -1,0 +1,128 @@
+"""The threads and messages services on a real SQLite store: pages, history, run messages, deletion."""
+
+from __future__ import annotations
+
+import pytest
+
+from askservice.errors import InvalidRequestError, NotFoundError
+from askservice.services import build_services
+from askservice.services.messages import MessagesService, content_parts
+from askservice.services.threads import ThreadsService
+from askservice.store.base import ABSENT
+from tests.schema import assert_schema
+
+OWNER = "client-a"
+
+
+class CountingStore:
+    """The real store, recording the name of every call made through it."""
+
+    def __init__(self, store):
+        self.store = store
+        self.calls: list[str] = []
+
+    def __getattr__(self, name):
+        attr = getattr(self.store, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def services(settings_for):
+    services = build_services(settings_for())
+    yield services
+    services.store.close()
+
+
+def user_messages(n: int) -> list[dict]:
+    return [{"role": "user", "content": f"m{i}"} for i in range(n)]
+
+
+def test_a_page_of_100_messages_is_one_query(services):
+    thread = services.threads.create(OWNER, {"messages": user_messages(101)})
+    counting = CountingStore(services.store)
+    messages = MessagesService(counting, ThreadsService(counting, services.messages.checker), services.messages.checker)
+    page = messages.list(OWNER, thread["id"], limit=100, order="asc")
+    assert counting.calls == ["get", "query"]  # the thread's ownership, then the page
+    assert len(page.items) == 100 and page.has_more
+    assert [m["content"][0]["text"]["value"] for m in page.items] == [f"m{i}" for i in range(100)]
+
+
+def test_history_is_oldest_first_across_pages(services):
+    thread = services.threads.create(OWNER, {"messages": user_messages(105)})
+    history = services.messages.history(thread["id"])
+    assert [m["content"][0]["text"]["value"] for m in history] == [f"m{i}" for i in range(105)]
+    assert [m["content"][0]["text"]["value"] for m in services.messages.history(thread["id"], last=2)] == ["m103", "m104"]
+
+
+def test_run_messages_in_progress_completed_and_incomplete(services):
+    thread = services.threads.create(OWNER, {})
+    messages = services.messages
+    item = messages.new_assistant_item(OWNER, thread["id"], "asst_x", "run_x")
+    services.store.put(item, ABSENT)
+    assert_schema(messages.to_object(item), "MessageObject")
+    assert (item["status"], item["role"], item["content"], item["run_id"]) == ("in_progress", "assistant", [], "run_x")
+    done = messages.finished_item(item, "4", "completed")
+    assert done["content"] == [{"type": "text", "text": {"value": "4", "annotations": []}}] and done["completed_at"]
+    assert_schema(messages.to_object(done), "MessageObject")
+    cut = messages.mark_incomplete(thread["id"], item["id"], "run_cancelled")
+    assert (cut["status"], cut["incomplete_details"], bool(cut["incomplete_at"])) == ("incomplete", {"reason": "run_cancelled"}, True)
+    assert_schema(messages.to_object(cut), "MessageObject")
+    assert messages.mark_incomplete(thread["id"], item["id"], "run_failed")["incomplete_details"]["reason"] == "run_cancelled"
+    truncated = messages.finished_item(item, "partial", "incomplete", "max_tokens")
+    assert truncated["incomplete_details"] == {"reason": "max_tokens"} and truncated["completed_at"] is None
+
+
+def test_messages_filtered_by_run(services):
+    thread = services.threads.create(OWNER, {"messages": user_messages(3)})
+    mine = services.messages.new_assistant_item(OWNER, thread["id"], "asst_x", "run_a")
+    other = services.messages.new_assistant_item(OWNER, thread["id"], "asst_x", "run_b")
+    services.store.put(mine, ABSENT)
+    services.store.put(other, ABSENT)
+    page = services.messages.list(OWNER, thread["id"], run_id="run_a")
+    assert [m["id"] for m in page.items] == [mine["id"]]
+
+
+def test_deleting_a_thread_calls_hooks_then_empties_its_partition(services):
+    thread = services.threads.create(OWNER, {"messages": user_messages(3)})
+    pk = f"thread#{thread['id']}"
+    services.store.put({"pk": pk, "sk": "run#run_x", "id": "run_x"}, ABSENT)
+    seen = []
+    services.threads.on_delete.append(lambda thread_id: seen.append((thread_id, services.threads.item(thread_id))))
+    services.threads.delete(OWNER, thread["id"])
+    assert seen == [(thread["id"], None)]  # the thread was already gone for readers
+    assert services.store.query(pk, limit=100).items == []
+    with pytest.raises(NotFoundError):
+        services.messages.list(OWNER, thread["id"])
+
+
+def test_another_owner_cannot_reach_a_thread(services):
+    thread = services.threads.create(OWNER, {"messages": user_messages(1)})
+    for call in (lambda: services.threads.get("client-b", thread["id"]),
+                 lambda: services.messages.list("client-b", thread["id"]),
+                 lambda: services.messages.create("client-b", thread["id"], {"role": "user", "content": "x"}),
+                 lambda: services.threads.delete("client-b", thread["id"])):
+        with pytest.raises(NotFoundError):
+            call()
+    assert len(services.messages.history(thread["id"])) == 1
+
+
+def test_content_parts():
+    assert content_parts("hi") == [{"type": "text", "text": {"value": "hi", "annotations": []}}]
+    image = {"type": "image_url", "image_url": {"url": "https://x/a.png", "detail": "auto"}}
+    assert content_parts([{"type": "text", "text": "a"}, image])[1] == image
+    for empty in ("", [], [{"type": "text", "text": ""}]):
+        with pytest.raises(InvalidRequestError):
+            content_parts(empty)
+
+
+def test_a_message_with_a_bad_role_from_runs_is_refused(services):
+    thread = services.threads.create(OWNER, {})
+    with pytest.raises(InvalidRequestError):
+        services.messages.create(OWNER, thread["id"], {"role": "system", "content": "x"})
