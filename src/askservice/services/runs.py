@@ -17,6 +17,7 @@ import random
 import socket
 import threading
 import time
+import weakref
 
 from askservice import metrics
 from askservice.errors import ConflictError, InvalidRequestError, NotConfiguredError, NotFoundError
@@ -62,6 +63,7 @@ class Runs:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{new_id('')[-6:]}"
         self._sweeper: threading.Thread | None = None
         self._sweeper_lock = threading.Lock()
+        self._closed = threading.Event()
 
     # -- create -------------------------------------------------------------------------------
 
@@ -378,22 +380,19 @@ class Runs:
         return item
 
     def ensure_sweeper(self) -> None:
-        """Start this process's sweeper once (lazily: the first run request starts it)."""
-        if self._sweeper is not None and self._sweeper.is_alive():
+        """Start this process's sweeper once (lazily: the worker's first request starts it)."""
+        if self._closed.is_set() or (self._sweeper is not None and self._sweeper.is_alive()):
             return
         with self._sweeper_lock:
             if self._sweeper is None or not self._sweeper.is_alive():
-                self._sweeper = threading.Thread(target=self._sweep_forever, name="run-sweeper", daemon=True)
+                self._sweeper = threading.Thread(
+                    target=_sweep_forever, args=(weakref.ref(self),), name="run-sweeper", daemon=True
+                )
                 self._sweeper.start()
 
-    def _sweep_forever(self) -> None:
-        period = max(0.2, self.settings.run_lease_seconds / 3)
-        while True:
-            time.sleep(period * random.uniform(0.8, 1.2))
-            try:
-                self.sweep()
-            except Exception:  # keep sweeping: a store hiccup must not end the sweeper
-                log.exception("run sweep failed")
+    def close(self) -> None:
+        """Stop this process's sweeper (executors finish their runs on their own)."""
+        self._closed.set()
 
     def sweep(self) -> int:
         """End every active run whose lease or wait ran out; return how many were ended."""
@@ -406,6 +405,26 @@ class Runs:
             if not page.has_more:
                 return ended
             after = page.items[-1]["gsi1sk"]
+
+
+def _sweep_forever(ref: "weakref.ref[Runs]") -> None:
+    """Sweep every third of a lease (jittered) until the runs service is closed or gone."""
+    while True:
+        runs = ref()
+        if runs is None:
+            return
+        period, closed = max(0.2, runs.settings.run_lease_seconds / 3), runs._closed
+        del runs  # hold no reference while asleep: an app that is dropped takes its sweeper along
+        if closed.wait(period * random.uniform(0.8, 1.2)):
+            return
+        runs = ref()
+        if runs is None:
+            return
+        try:
+            runs.sweep()
+        except Exception:  # keep sweeping: a store hiccup must not end the sweeper
+            log.exception("run sweep failed")
+        del runs
 
 
 def shaped_step(item: dict, include: list[str] | tuple = ()) -> dict:
