@@ -1,9 +1,9 @@
 """Search of vector stores: per-worker cached indexes, checked against the store on every query.
 
-Each worker keeps, per vector store, the `ranking.Segment`s of its completed files and the
-store's `generation` they were built at. A query reads the store's meta item (it does anyway, to
+Each worker keeps, per vector store, a `ranking.Block` (the merged index of its completed files)
+and the store's `generation` it was built at. A query reads the store's meta item (it does anyway, to
 check ownership); if the generation moved (a file completed, was removed, or had its attributes
-changed) the index is rebuilt, reusing the segments whose chunk blobs did not change. So a
+changed) the index is rebuilt, reusing the files' segments whose chunk blobs did not change. So a
 deleted file leaves results at once on every worker, and a store of 10,000 chunks is not
 re-read per query. `search_for_run` and `citations` serve the runs executor's file_search.
 """
@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from askservice.errors import NotFoundError
 from askservice.services.ingestion import Embed
 from askservice.services.packing import unpack
-from askservice.services.ranking import Corpus, Hit, Segment
+from askservice.services.ranking import Block, Corpus, Hit, Segment
 from askservice.services.vector_stores import VectorStoresService, vs_pk
 
 MAX_CACHED_STORES = 32
@@ -55,11 +55,11 @@ class Retriever:
     def __init__(self, vector_stores: VectorStoresService, embed: Embed | None) -> None:
         self.vector_stores = vector_stores
         self.embed = embed
-        self._cache: OrderedDict[str, tuple[int, list[Segment]]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[int, Block]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def segments(self, meta: dict) -> list[Segment]:
-        """Return the segments of a store at its current generation (rebuilt if it moved)."""
+    def block(self, meta: dict) -> Block:
+        """Return the index of a store at its current generation (rebuilt if it moved)."""
         vs_id, generation = meta["id"], meta["generation"]
         with self._lock:
             cached = self._cache.get(vs_id)
@@ -67,18 +67,18 @@ class Retriever:
                 self._cache.move_to_end(vs_id)
         if cached is not None and cached[0] == generation:
             return cached[1]
-        known = {seg.key: seg for seg in (cached[1] if cached else [])}
-        fresh = []
+        known = {seg.key: seg for seg in (cached[1].segments if cached else [])}
+        segments = []
         for item in self.vector_stores.query_all(vs_pk(vs_id), "file#", where={"status": "completed"}):
-            key = item.get("chunks_blob")
-            seg = known.get(key) or self._load(item)
+            seg = known.get(item.get("chunks_blob")) or self._load(item)
             seg.attributes = item.get("attributes") or {}
-            fresh.append(seg)
+            segments.append(seg)
+        block = Block(segments)
         with self._lock:
-            self._cache[vs_id] = (generation, fresh)
+            self._cache[vs_id] = (generation, block)
             while len(self._cache) > MAX_CACHED_STORES:
                 self._cache.popitem(last=False)
-        return fresh
+        return block
 
     def _load(self, item: dict) -> Segment:
         texts, vectors = unpack(self.vector_stores.blobs.read(item["chunks_blob"]))
@@ -87,12 +87,11 @@ class Retriever:
     def search(self, metas: Sequence[dict], query: str, limit: int, score_threshold: float = 0.0,
                filters: dict | None = None) -> list[Hit]:
         """Return the best `limit` chunks of the given stores for `query`."""
-        segments = [seg for meta in metas for seg in self.segments(meta)]
-        corpus = Corpus(segments)
+        corpus = Corpus([self.block(meta) for meta in metas])
         if not corpus.size:
             return []
         vector = None
-        if self.embed is not None and any(seg.vectors is not None for seg in corpus.segments):
+        if self.embed is not None and any(block.dim for block in corpus.blocks):
             vector = self.embed([query])[0]
         for meta in metas:
             self.vector_stores.touch(meta)
