@@ -41,7 +41,10 @@ class LocalBlobStore(BlobStore):
         return size
 
     def get(self, key: str) -> Iterator[bytes]:
-        return _chunks(open(self._path(key), "rb"))
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no blob {key!r}")
+        return _chunks(path)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -66,7 +69,8 @@ def _copy(data: Union[bytes, BinaryIO], out: BinaryIO, max_bytes: int | None) ->
     return size
 
 
-def _chunks(file: BinaryIO) -> Iterator[bytes]:
-    with file:
+def _chunks(path: Path) -> Iterator[bytes]:
+    """Yield the file's bytes; it is opened on the first read, so an unread iterator holds nothing."""
+    with open(path, "rb") as file:
         while chunk := file.read(CHUNK_SIZE):
             yield chunk
