@@ -79,7 +79,7 @@ class _Limited:
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self.source.read(size if size is not None and size >= 0 else MULTIPART_BYTES)
+        chunk = self.source.read(size)  # the transfer manager asks for a part at a time
         self.size += len(chunk)
         if self.max_bytes is not None and self.size > self.max_bytes:
             raise BlobTooLarge(f"blob larger than {self.max_bytes} bytes")
