@@ -88,3 +88,8 @@ if bind is None:
         _check_config()
         raise
     bind = f"{_settings.host}:{_settings.port}"
+
+# Workers fork from this master: forget the askservice modules read here, so that after a HUP
+# (new code on disk) new workers import every module afresh instead of inheriting old ones.
+for _name in [m for m in sys.modules if m == "askservice" or m.startswith("askservice.")]:
+    del sys.modules[_name]

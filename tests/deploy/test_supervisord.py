@@ -7,6 +7,7 @@ import os
 import signal
 import stat
 import subprocess
+import time
 
 import gevent
 import requests
@@ -49,12 +50,50 @@ def test_a_killed_gunicorn_master_is_brought_back(supervised):
     assert "askservice_http_requests_total" in metrics  # the new master's workers count again
 
 
+def test_hup_swaps_the_workers_without_dropping_a_request(supervised, upstream):
+    # Given an open stream and a steady trickle of requests
+    mark = upstream.marker()
+    upstream.script({"content": "a b c d e f", "chunks": 6, "delay": 0.25}, match=mark)
+    master = supervised.master_pid()
+    old_workers = set(children(master))
+    with requests.Session() as http, http.post(
+        supervised.base_url + "/v1/ask", json={"question": f"reload {mark}", "stream": True}, stream=True, timeout=30
+    ) as response:
+        lines = response.iter_lines(decode_unicode=True)
+        next(line for line in lines if line.startswith("data: "))
+        statuses: list[int] = []
+        trickle = gevent.spawn(_trickle, supervised.base_url, statuses, seconds=2.5)
+
+        # When the operator reloads (what `systemctl reload askservice` does)
+        supervised.ctl("signal", "HUP", "askservice")
+
+        # Then the stream ends normally, every request is answered, and new workers took over
+        assert [line for line in lines if line.startswith("data: ")][-1] == "data: [DONE]"
+    trickle.join(timeout=10)
+    assert statuses and set(statuses) == {200}, statuses
+    wait_until(
+        lambda: len(new := set(children(master))) == 2 and not new & old_workers, timeout=20, what="new workers only"
+    )
+    assert supervised.master_pid() == master
+
+
+def _trickle(base_url: str, statuses: list[int], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            statuses.append(requests.get(base_url + "/v1/health", timeout=5).status_code)
+        except requests.ConnectionError as exc:
+            statuses.append(repr(exc))
+        gevent.sleep(0.05)
+
+
 def test_sigterm_lets_an_open_stream_finish(supervised, upstream):
     # Given a stream that takes about 2 s (8 chunks, 0.25 s apart)
     mark = upstream.marker()
     words = [f"w{n}" for n in range(8)]
     upstream.script({"content": " ".join(words), "chunks": len(words), "delay": 0.25}, match=mark)
-    response = requests.post(
+    http = requests.Session()
+    response = http.post(
         supervised.base_url + "/v1/ask", json={"question": f"stream {mark}", "stream": True}, stream=True, timeout=30
     )
     assert response.status_code == 200
@@ -69,6 +108,8 @@ def test_sigterm_lets_an_open_stream_finish(supervised, upstream):
     # Then the stream still runs to its end, and only then does gunicorn exit
     rest = [line[len("data: "):] for line in lines if line.startswith("data: ")]
     assert not stop.ready()  # gunicorn waited for the stream
+    response.close()
+    http.close()  # else the idle keep-alive connection holds the worker for `keepalive` (5) seconds
     stop.join(timeout=60)
     assert stop.successful(), stop.exception
     payloads = [first[len("data: "):], *rest]
