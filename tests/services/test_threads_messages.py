@@ -126,3 +126,21 @@ def test_a_message_with_a_bad_role_from_runs_is_refused(services):
     thread = services.threads.create(OWNER, {})
     with pytest.raises(InvalidRequestError):
         services.messages.create(OWNER, thread["id"], {"role": "system", "content": "x"})
+
+
+def test_a_message_racing_a_thread_deletion_is_not_left_behind(services):
+    thread = services.threads.create(OWNER, {})
+    threads = services.messages.threads
+
+    class DeletedMeanwhile:
+        """The thread is found, then deleted before the message is written."""
+
+        def get_item(self, owner, thread_id):
+            item = threads.get_item(owner, thread_id)
+            services.store.delete(item["pk"], "meta")
+            return item
+
+    racing = MessagesService(services.store, DeletedMeanwhile(), services.messages.checker)
+    with pytest.raises(NotFoundError):
+        racing.create(OWNER, thread["id"], {"role": "user", "content": "late"})
+    assert services.store.query(f"thread#{thread['id']}", limit=10).items == []

@@ -14,7 +14,7 @@ import time
 from askservice import ids
 from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services.tool_resources import ResourceChecker
-from askservice.store.base import ABSENT, ConditionFailed, Page, Store
+from askservice.store.base import ABSENT, Check, ConditionFailed, Page, Put, Store
 
 FIELDS = (
     "id", "object", "created_at", "thread_id", "status", "incomplete_details", "completed_at", "incomplete_at",
@@ -102,7 +102,10 @@ class MessagesService:
                 f"Can't add messages to {thread_id} while a run {run['id']} is active.", param="thread_id"
             )
         item = request_item(self.checker, owner, thread_id, params)
-        self.store.put(item, condition=ABSENT)
+        try:  # together with the thread's existence, so a thread being deleted keeps no stray message
+            self.store.transact([Check(thread["pk"], "meta"), Put(item, ABSENT)])
+        except ConditionFailed:
+            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id") from None
         return to_object(item)
 
     def item(self, owner: str, thread_id: str, message_id: str) -> dict:
