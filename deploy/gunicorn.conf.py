@@ -2,7 +2,7 @@
 
 Only tunes the server; the app is complete without it. Binds where HOST/PORT say. Knobs, from
 the environment or `.env`: WEB_CONCURRENCY (workers; default one per core), WORKER_CONNECTIONS
-(open requests and SSE streams per worker; default 1000), GRACEFUL_TIMEOUT (seconds SIGTERM or
+(open requests and SSE streams per worker; default 2000), GRACEFUL_TIMEOUT (seconds SIGTERM or
 HUP lets in-flight asks and streams finish; default 90; keep it under supervisord's stopwaitsecs).
 
 Runs in the gunicorn master, so it stays light: no Flask, requests, boto3 or prometheus_client
@@ -37,7 +37,7 @@ worker_class = "gevent"
 workers = _positive("WEB_CONCURRENCY", len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
 # One slot per open request: a long SSE stream holds one for its whole life (and two file
 # descriptors: client and upstream), so size this for streams, not for requests per second.
-worker_connections = _positive("WORKER_CONNECTIONS", 1000)
+worker_connections = _positive("WORKER_CONNECTIONS", 2000)
 # The gevent worker sends its heartbeat from its own greenlet: `timeout` only kills a worker whose
 # event loop is blocked, never a healthy long stream.
 timeout = 60
