@@ -115,6 +115,17 @@ def test_update_on_stale_version_or_missing_item_fails_and_changes_nothing(store
     assert store.get(pk, "missing") is None
 
 
+def test_malformed_writes_are_value_errors(store, pk):
+    for bad in ({"pk": pk}, {"pk": pk, "sk": 5}, {"pk": "", "sk": "a"}, {"pk": pk, "sk": "a", "gsi1pk": "o"}):
+        with pytest.raises(ValueError):
+            store.put(bad)
+        with pytest.raises(ValueError):
+            store.transact([Put(bad)])
+    with pytest.raises(ValueError):
+        store.put({"pk": pk, "sk": "a"}, condition="bogus")
+    assert store.query(pk).items == []
+
+
 def test_update_rejects_changing_keys_or_version(store, pk):
     store.put({"pk": pk, "sk": "meta"})
     for bad in ({"pk": "other"}, {"sk": "other"}, {"version": 9}):

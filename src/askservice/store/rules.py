@@ -152,12 +152,12 @@ def check_transaction(operations: list[Operation]) -> None:
     """Raise ValueError on an empty or oversized transaction, or one touching an item twice."""
     if not 1 <= len(operations) <= 100:
         raise ValueError("a transaction has 1 to 100 operations")
-    keys = [operation_key(op) for op in operations]
-    if len(set(keys)) != len(keys):
-        raise ValueError("a transaction touches each item at most once")
     for op in operations:
         if isinstance(op, Put):
             check_item(op.item)
             check_condition(op.condition)
         elif isinstance(op, Update):
             check_update(op.set, op.remove)
+    keys = [operation_key(op) for op in operations]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a transaction touches each item at most once")
