@@ -258,6 +258,32 @@ def test_pages_larger_than_one_response_are_whole(store, pk):
     assert sks(page) == written[::-1][:39] and page.has_more
 
 
+def test_a_100_item_page_is_one_round_trip(backend, pk):
+    name, store, _ = backend
+    msgs = fill(store, pk, "msg#", 120)
+    sent = []
+
+    def count(**_):
+        sent.append(1)
+
+    if name == "dynamodb":
+        store.client.meta.events.register("before-send.dynamodb", count)
+
+    def trips(**page) -> int:
+        before = len(sent) + getattr(store, "statements", 0)
+        assert len(store.query(pk, "msg#", limit=100, **page).items) == 100
+        return len(sent) + getattr(store, "statements", 0) - before
+
+    try:
+        assert trips() == 1
+        assert trips(order="desc") == 1
+        assert trips(before=msgs[-1]) == 1
+        assert trips(after=msgs[0], order="asc") == 1
+    finally:
+        if name == "dynamodb":
+            store.client.meta.events.unregister("before-send.dynamodb", count)
+
+
 def test_query_rejects_bad_pages(store, pk):
     for bad in ({"limit": 0}, {"limit": "5"}, {"order": "up"}, {"after": 5}):
         with pytest.raises(ValueError):
