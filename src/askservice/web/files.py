@@ -48,7 +48,7 @@ def create_file():
     # uploads may be far larger than other bodies; werkzeug spools file parts past 500 KB to disk
     request.max_content_length = services().settings.max_file_bytes + FORM_OVERHEAD
     if not request.mimetype.startswith("multipart/form-data"):
-        raise InvalidRequestError("Upload files as multipart/form-data with fields 'file' and 'purpose'.")
+        raise InvalidRequestError("Upload files as multipart/form-data with fields 'file' and 'purpose'.", param="file")
     upload = request.files.get("file")
     if upload is None:
         raise InvalidRequestError("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
