@@ -55,12 +55,14 @@ install_code() {
     [[ -x $HOME_DIR/.venv/bin/python ]] || python3 -m venv "$HOME_DIR/.venv"
     "$HOME_DIR/.venv/bin/pip" install --disable-pip-version-check -q -r "$HOME_DIR/requirements.txt"
     if [[ ! -f $HOME_DIR/.env ]]; then
-        log "writing $HOME_DIR/.env (edit it: UPSTREAM_BASE_URL, UPSTREAM_API_KEY, API_KEYS, ...)"
+        # Caddy makes the loopback port public: never start without a key
+        log "writing $HOME_DIR/.env with a new API key for client 'admin' (edit it: UPSTREAM_BASE_URL, ...)"
         cat >"$HOME_DIR/.env" <<EOF
 HOST=127.0.0.1
 PORT=5001
 STORE_URL=sqlite:///$DATA_DIR/askservice.db
 BLOB_URL=file://$DATA_DIR/blobs
+API_KEYS=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'):admin
 EOF
     fi
     chown root:"$APP_USER" "$HOME_DIR/.env"
