@@ -6,46 +6,26 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StringConstraints, model_validator
 
+from askservice.web.assistant_schemas import Metadata
+from askservice.web.chunking_schemas import ChunkingStrategy
 from askservice.web.pages import ListQuery
 
 Key = Annotated[str, StringConstraints(max_length=64)]
-Metadata = Annotated[dict[Key, Annotated[str, StringConstraints(max_length=512)]], Field(max_length=16)]
 AttributeValue = Union[StrictBool, StrictInt, StrictFloat, Annotated[str, StringConstraints(max_length=512)]]
 Attributes = Annotated[dict[Key, AttributeValue], Field(max_length=16)]
 STATUS = Literal["in_progress", "completed", "failed", "cancelled"]
 
 
-class StaticParams(BaseModel):
-    """`static.max_chunk_size_tokens` 100-4096 and `chunk_overlap_tokens` at most half of it."""
-
-    max_chunk_size_tokens: StrictInt = Field(ge=100, le=4096)
-    chunk_overlap_tokens: StrictInt = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _overlap_at_most_half(self):
-        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
-            raise ValueError("chunk_overlap_tokens must not exceed half of max_chunk_size_tokens")
-        return self
-
-
-class AutoStrategy(BaseModel):
-    type: Literal["auto"]
-
-
-class StaticStrategy(BaseModel):
-    type: Literal["static"]
-    static: StaticParams
-
-
-ChunkingStrategy = Annotated[Union[AutoStrategy, StaticStrategy], Field(discriminator="type")]
-
-
 class ExpiresAfter(BaseModel):
+    """`expires_after` of a vector store: days after its last activity."""
+
     anchor: Literal["last_active_at"]
     days: StrictInt = Field(ge=1, le=365)
 
 
 class CreateVectorStore(BaseModel):
+    """`CreateVectorStoreRequest`."""
+
     name: str | None = None
     file_ids: list[str] = Field(default_factory=list, max_length=500)
     expires_after: ExpiresAfter | None = None
@@ -54,18 +34,24 @@ class CreateVectorStore(BaseModel):
 
 
 class UpdateVectorStore(BaseModel):
+    """`UpdateVectorStoreRequest` (an explicit null `expires_after` removes it)."""
+
     name: str | None = None
     expires_after: ExpiresAfter | None = None
     metadata: Metadata | None = None
 
 
 class CreateVectorStoreFile(BaseModel):
+    """`CreateVectorStoreFileRequest`."""
+
     file_id: str
     chunking_strategy: ChunkingStrategy | None = None
     attributes: Attributes | None = None
 
 
 class CreateFileBatch(BaseModel):
+    """`CreateVectorStoreFileBatchRequest`: `file_ids` or `files`, not both."""
+
     file_ids: list[str] | None = Field(default=None, min_length=1, max_length=2000)
     files: list[CreateVectorStoreFile] | None = Field(default=None, min_length=1, max_length=2000)
     chunking_strategy: ChunkingStrategy | None = None
@@ -79,26 +65,36 @@ class CreateFileBatch(BaseModel):
 
 
 class UpdateFileAttributes(BaseModel):
+    """`UpdateVectorStoreFileAttributesRequest`."""
+
     attributes: Attributes | None
 
 
 class ComparisonFilter(BaseModel):
+    """A search filter comparing one file attribute to a value."""
+
     type: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
     key: str
     value: Union[StrictBool, StrictInt, StrictFloat, str, list[Union[StrictInt, StrictFloat, str]]]
 
 
 class CompoundFilter(BaseModel):
+    """Search filters joined by `and` / `or`."""
+
     type: Literal["and", "or"]
     filters: list[Union[ComparisonFilter, "CompoundFilter"]]
 
 
 class RankingOptions(BaseModel):
+    """`ranking_options` of a search."""
+
     ranker: Literal["none", "auto", "default-2024-11-15"] = "auto"
     score_threshold: float = Field(default=0.0, ge=0, le=1)
 
 
 class SearchRequest(BaseModel):
+    """`VectorStoreSearchRequest`."""
+
     query: Union[Annotated[str, StringConstraints(min_length=1)], Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)]]
     rewrite_query: bool = False
     max_num_results: StrictInt = Field(default=10, ge=1, le=50)
@@ -107,4 +103,6 @@ class SearchRequest(BaseModel):
 
 
 class FileListQuery(ListQuery):
+    """Query of file lists: the list parameters and a status `filter`."""
+
     filter: STATUS | None = None
