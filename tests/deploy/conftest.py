@@ -78,6 +78,7 @@ def supervised(tmp_path_factory, upstream):
         UPSTREAM_MODEL="scripted-model",
         WEB_CONCURRENCY="2",
         GRACEFUL_TIMEOUT="20",
+        RUN_LEASE_SECONDS="2",  # a run left by a stopped worker is recovered within seconds
     )
     process = Process(
         [str(VENV_BIN / "supervisord"), "-c", str(REPO / "supervisord.conf")],

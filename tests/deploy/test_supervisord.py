@@ -128,6 +128,31 @@ def test_sigterm_lets_an_open_stream_finish(supervised, upstream):
     wait_until(supervised.healthy, timeout=30, what="health after the start")
 
 
+def test_a_run_left_by_a_stopped_worker_is_failed_by_lease_recovery(supervised, upstream):
+    # Given a run in progress, waiting for an upstream that answers only after 30 s
+    mark = upstream.marker()
+    upstream.script({"latency": 30}, match=mark)
+    assistant = requests.post(supervised.base_url + "/v1/assistants", json={"model": "scripted-model"}, timeout=10).json()
+    run = requests.post(
+        supervised.base_url + "/v1/threads/runs",
+        json={"assistant_id": assistant["id"], "thread": {"messages": [{"role": "user", "content": f"slow {mark}"}]}},
+        timeout=10,
+    ).json()
+    url = f"{supervised.base_url}/v1/threads/{run['thread_id']}/runs/{run['id']}"
+    wait_until(lambda: requests.get(url, timeout=5).json()["status"] == "in_progress", timeout=10, what="in_progress")
+
+    # When the service stops (no request is open, so the workers leave at once) and starts again
+    supervised.ctl("stop", "askservice")
+    supervised.ctl("start", "askservice")
+    wait_until(supervised.healthy, timeout=30, what="health after the start")
+
+    # Then the run is not stuck: once its lease ran out, another worker failed it
+    failed = wait_until(
+        lambda: (r := requests.get(url, timeout=5).json())["status"] != "in_progress" and r, timeout=15, what="recovery"
+    )
+    assert failed["status"] == "failed" and failed["last_error"]["code"] == "server_error"
+
+
 def requests_refused(base_url: str) -> bool:
     """Answer whether a new connection is refused (the listener is closed)."""
     try:
