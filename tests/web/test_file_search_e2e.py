@@ -214,3 +214,19 @@ def test_assistant_answers_from_its_files_with_a_citation(client, upstream):
         steps[0].id, thread_id=thread.id, run_id=run.id, include=["step_details.tool_calls[*].file_search.results[*].content"])
     assert_schema(full.model_dump(exclude_unset=True), "RunStepObject")
     assert PLANTED in full.step_details.tool_calls[0].file_search.results[0].content[0].text
+
+
+def test_embedding_failures_fail_ingestion_but_not_search(client, upstream):
+    marker = upstream.marker()
+    good = client.files.create(file=("good.txt", b"Copper kettles whistle loudly."), purpose="assistants")
+    vs = client.vector_stores.create(file_ids=[good.id])
+    poll_store(client, vs.id)
+    upstream.script({"status": 500}, match=marker, repeat=True)  # every embedding of text with the marker fails
+    bad = client.files.create(file=("bad.txt", f"Tin kettles {marker} rattle.".encode()), purpose="assistants")
+    client.vector_stores.files.create(vector_store_id=vs.id, file_id=bad.id)
+    wait_until(lambda: client.vector_stores.retrieve(vs.id).file_counts.failed == 1, timeout=30)
+    vsf = client.vector_stores.files.retrieve(file_id=bad.id, vector_store_id=vs.id)
+    assert vsf.status == "failed" and vsf.last_error.code == "server_error"
+    # a query the upstream cannot embed is still answered, by keywords
+    found = client.vector_stores.search(vs.id, query=f"copper kettles {marker}")
+    assert [r.file_id for r in found.data] == [good.id]

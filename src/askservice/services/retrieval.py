@@ -10,17 +10,19 @@ re-read per query. `search_for_run` and `citations` serve the runs executor's fi
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
 from typing import Any, Sequence
 
-from askservice.errors import NotFoundError
+from askservice.errors import NotFoundError, ServiceError
 from askservice.services.ingestion import Embed
 from askservice.services.packing import unpack
 from askservice.services.ranking import Block, Corpus, Hit, Segment
 from askservice.services.vector_stores import VectorStoresService, vs_pk
 
+log = logging.getLogger("askservice.retrieval")
 MAX_CACHED_STORES = 32
 RUN_RESULTS = 20
 
@@ -92,7 +94,10 @@ class Retriever:
             return []
         vector = None
         if self.embed is not None and any(block.dim for block in corpus.blocks):
-            vector = self.embed([query])[0]
+            try:
+                vector = self.embed([query])[0]
+            except ServiceError as exc:  # the upstream is down: rank by keywords rather than fail
+                log.warning("query embedding failed, keyword ranking only: %s", exc.message)
         for meta in metas:
             self.vector_stores.touch(meta)
         keep = (lambda seg: matches(filters, seg.attributes)) if filters else None
