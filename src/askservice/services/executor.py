@@ -183,6 +183,9 @@ class Executor:
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         self._add_usage(usage)
         truncated = finish == "length"
+        if self._open_message is not None and not calls and not truncated:
+            self._close_message(text, False, usage, end="completed")  # one write for all three
+            return False
         if self._open_message is not None:
             self._close_message(text, truncated, None if calls else usage)
         if truncated:
@@ -378,17 +381,24 @@ class Executor:
         self.steps.append(step)
         self._announce_step(step, "created", "in_progress")
 
-    def _close_message(self, text: str, truncated: bool, usage: dict | None) -> None:
+    def _close_message(self, text: str, truncated: bool, usage: dict | None, end: str | None = None) -> None:
+        """Complete the open message and its step; with `end`, end the run in the same write."""
         step = next(s for s in self._open_steps if s["type"] == "message_creation")
         status = "incomplete" if truncated else "completed"
         message = self.runs.finish_run_message(self._open_message, text, status, "max_tokens" if truncated else None)
         self._cite(message, text)
         done = {**step, "status": "completed", "completed_at": now(), "usage": usage, "chat_text": text}
-        self.store.transact([Put(message, message["version"]), Put(done, step["version"])])
+        writes = [Put(message, message["version"]), Put(done, step["version"])]
+        if end is None:
+            self.store.transact(writes)
+        else:
+            self._end(end, also=writes)
         self._replace_step(step, {**done, "version": step["version"] + 1})
         self._open_message = None
         self.events.emit(f"thread.message.{status}", self.runs.message_object(message))
         self._announce_step(done, "completed")
+        if end is not None:
+            self._announce_run()
 
     def _cite(self, message: dict, text: str) -> None:
         """Attach the annotations server tools find in the answer (file_search: file_citation)."""
@@ -453,13 +463,15 @@ class Executor:
 
     # -- endings ------------------------------------------------------------------------------
 
-    def _end(self, status: str, **extra) -> None:
+    def _end(self, status: str, also: list | None = None, **extra) -> None:
+        """End the run in `status` (with `also` in the same write; then the caller announces)."""
         self._finishing = True
         fields, remove = finish_fields(status)
         fields.update(extra, usage=self.run.get("usage"))
-        self.run = change(self.store, self.run, fields, remove, allowed=WORKING)
+        self.run = change(self.store, self.run, fields, remove, allowed=WORKING, also=also or ())
         metrics.run_status(status)
-        self._announce_run()
+        if also is None:
+            self._announce_run()
 
     def _close_open(self, step_status: str, message_reason: str, error: dict | None = None) -> None:
         if self._open_message is not None:

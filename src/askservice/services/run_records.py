@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Iterable
 
-from askservice.store.base import ConditionFailed, Item, Store
+from askservice.store.base import ConditionFailed, Item, Operation, Store, Update
 
 ACTIVE_INDEX = "runs#active"
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
@@ -83,20 +83,28 @@ def new_step(run: Item, step_id: str, kind: str, details: dict) -> Item:
 
 
 def change(
-    store: Store, item: Item, set: Item, remove: Iterable[str] = (), allowed: Iterable[str] = ACTIVE
+    store: Store, item: Item, set: Item, remove: Iterable[str] = (), allowed: Iterable[str] = ACTIVE,
+    also: Iterable[Operation] = (),
 ) -> Item:
     """Write `set`/`remove` on a run at its version, as long as its status is in `allowed`.
 
-    A concurrent writer (a metadata update, a lease renewal) only makes it re-read and retry;
-    a status outside `allowed` (or a deleted run) raises StateChanged with the current item.
+    `also`: writes that go in the same transaction (a step, a message), all or none. A
+    concurrent writer (a metadata update, a lease renewal) only makes it re-read and retry; a
+    status outside `allowed` (or a deleted run) raises StateChanged with the current item.
     """
-    allowed = frozenset(allowed)
+    allowed, remove, also = frozenset(allowed), tuple(remove), list(also)
     current = item
     for _ in range(RETRIES):
         if current is None or current.get("status") not in allowed:
             raise StateChanged(current)
         try:
-            return store.update(current["pk"], current["sk"], set=set, remove=tuple(remove), expected_version=current["version"])
+            if not also:
+                return store.update(current["pk"], current["sk"], set=set, remove=remove, expected_version=current["version"])
+            store.transact([Update(current["pk"], current["sk"], set=set, remove=remove,
+                                   expected_version=current["version"]), *also])
+            written = {k: v for k, v in current.items() if k not in remove}
+            written.update(set, version=current["version"] + 1)
+            return written
         except ConditionFailed:
             current = store.get(item["pk"], item["sk"])
     raise StateChanged(current)

@@ -76,7 +76,7 @@ class Runs:
             raise self._busy(thread_id)
         for message in params.get("additional_messages") or []:
             self.messages.create(owner, thread_id, message)
-        return self._start(owner, thread_id, assistant, params, events or Events())
+        return self._start(owner, thread_id, assistant, params, events or Events(), thread)
 
     def create_thread_and_run(self, owner: str, params: dict, events: Events | None = None) -> dict:
         """Create a thread (with its messages) and a run on it."""
@@ -87,9 +87,10 @@ class Runs:
         events.emit("thread.created", thread)
         return self._start(owner, thread["id"], assistant, params, events)
 
-    def _start(self, owner: str, thread_id: str, assistant: dict, params: dict, events: Events) -> dict:
+    def _start(self, owner: str, thread_id: str, assistant: dict, params: dict, events: Events,
+               thread: dict | None = None) -> dict:
         run = self._new_run(owner, thread_id, assistant, params)
-        self._claim_thread(thread_id, run)
+        self._claim_thread(thread_id, run, thread)
         run["version"] = 1
         metrics.run_status("queued")
         events.emit("thread.run.created", run_object(run))
@@ -128,10 +129,10 @@ class Runs:
         )
         return item
 
-    def _claim_thread(self, thread_id: str, run: dict) -> None:
+    def _claim_thread(self, thread_id: str, run: dict, thread: dict | None = None) -> None:
         """Point the thread at `run` and write the run, both or neither; 409 if another is active."""
         for _ in range(CREATE_RETRIES):
-            thread = self.threads.item(thread_id)
+            thread = thread or self.threads.item(thread_id)
             if thread is None:
                 raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
             if self.active_run(thread) is not None:
@@ -143,7 +144,7 @@ class Runs:
                 ])
                 return
             except ConditionFailed:
-                continue  # the thread changed under us: look again
+                thread = None  # the thread changed under us: look again
         raise self._busy(thread_id)
 
     def _busy(self, thread_id: str) -> ConflictError:
