@@ -78,7 +78,7 @@ class Service(Process):
     def __init__(self, env: dict[str, str], tmp: Path, workers: int = 2, extra_args: list[str] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("UPSTREAM_", "API_KEYS", "STORE_", "BLOB_"))}
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("UPSTREAM_", "API_KEYS", "STORE_", "BLOB_", "PROMETHEUS_MULTIPROC_DIR"))}
         full_env.update(
             {
                 "HOST": "127.0.0.1",
