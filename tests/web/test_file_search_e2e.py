@@ -230,3 +230,16 @@ def test_embedding_failures_fail_ingestion_but_not_search(client, upstream):
     # a query the upstream cannot embed is still answered, by keywords
     found = client.vector_stores.search(vs.id, query=f"copper kettles {marker}")
     assert [r.file_id for r in found.data] == [good.id]
+
+
+def test_counts_stay_exact_under_concurrent_ingestion(client):
+    ids = [client.files.create(file=(f"n{i}.txt", f"note {i} about topic{i}".encode()), purpose="assistants").id
+           for i in range(30)]
+    vs = client.vector_stores.create(name="many")
+    batch = client.vector_stores.file_batches.create(vector_store_id=vs.id, file_ids=ids[:15])
+    for file_id in ids[15:]:  # added while the batch ingests: two workers, several greenlets each
+        client.vector_stores.files.create(vector_store_id=vs.id, file_id=file_id)
+    vs = poll_store(client, vs.id)
+    assert (vs.file_counts.completed, vs.file_counts.total, vs.file_counts.in_progress) == (30, 30, 0)
+    assert client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=vs.id).file_counts.completed == 15
+    assert [r.file_id for r in client.vector_stores.search(vs.id, query="topic17").data] == [ids[17]]
