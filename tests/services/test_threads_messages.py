@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from askservice.errors import InvalidRequestError, NotFoundError
@@ -130,17 +132,29 @@ def test_a_message_with_a_bad_role_from_runs_is_refused(services):
 
 def test_a_message_racing_a_thread_deletion_is_not_left_behind(services):
     thread = services.threads.create(OWNER, {})
-    threads = services.messages.threads
 
-    class DeletedMeanwhile:
+    class DeletedMeanwhile(ThreadsService):
         """The thread is found, then deleted before the message is written."""
 
         def get_item(self, owner, thread_id):
-            item = threads.get_item(owner, thread_id)
-            services.store.delete(item["pk"], "meta")
+            item = super().get_item(owner, thread_id)
+            self.store.delete(item["pk"], "meta")
             return item
 
-    racing = MessagesService(services.store, DeletedMeanwhile(), services.messages.checker)
+    checker = services.messages.checker
+    racing = MessagesService(services.store, DeletedMeanwhile(services.store, checker), checker)
     with pytest.raises(NotFoundError):
         racing.create(OWNER, thread["id"], {"role": "user", "content": "late"})
     assert services.store.query(f"thread#{thread['id']}", limit=10).items == []
+
+
+def test_a_search_attachment_racing_another_write_leaves_one_thread_store(services):
+    services.file_search.vector_stores.schedule = lambda vs_id, file_id: None  # no ingestion needed here
+    file_id = services.file_search.files.create(OWNER, "a.txt", io.BytesIO(b"alpha " * 50), "assistants")["id"]
+    thread = services.threads.create(OWNER, {})
+    stale = services.threads.get_item(OWNER, thread["id"])
+    services.threads.modify(OWNER, thread["id"], {"metadata": {"k": "v"}})  # the version moves on
+    services.threads.attach_for_search(OWNER, stale, [file_id])
+    (vs_id,) = services.threads.get_item(OWNER, thread["id"])["tool_resources"]["file_search"]["vector_store_ids"]
+    stores = services.file_search.vector_stores.list(OWNER, 100, "asc", None, None).items
+    assert [s["id"] for s in stores] == [vs_id]  # the store made for the losing write was dropped

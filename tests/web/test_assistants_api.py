@@ -180,3 +180,40 @@ def test_tool_resources_are_checked_and_vector_stores_created(assistants_service
     assert api(assistants_service, "GET", f"/vector_stores/{made}").json()["file_counts"]["total"] == 1
     updated = sdk().beta.threads.update(thread.id, tool_resources={"file_search": {"vector_store_ids": [store["id"]]}})
     assert updated.tool_resources.file_search.vector_store_ids == [store["id"]]
+
+
+def upload(service, name: str, data: bytes) -> str:
+    answer = api(service, "POST", "/files", files={"file": (name, data)}, data={"purpose": "assistants"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def store_file_ids(service, vs_id: str) -> set[str]:
+    return {f["id"] for f in api(service, "GET", f"/vector_stores/{vs_id}/files").json()["data"]}
+
+
+def test_files_attached_for_file_search_go_into_the_threads_vector_store(assistants_service, sdk):
+    client = sdk()
+    first, second, code_only = (upload(assistants_service, f"{n}.txt", n.encode() * 20) for n in ("one", "two", "code"))
+    thread = client.beta.threads.create(messages=[
+        {"role": "user", "content": "read this", "attachments": [{"file_id": first, "tools": [{"type": "file_search"}]}]},
+    ])
+    (vs_id,) = thread.tool_resources.file_search.vector_store_ids
+    assert store_file_ids(assistants_service, vs_id) == {first}
+    assert api(assistants_service, "GET", f"/vector_stores/{vs_id}").json()["expires_after"] == {"anchor": "last_active_at", "days": 7}
+    client.beta.threads.messages.create(thread.id, role="user", content="and this",
+                                        attachments=[{"file_id": second, "tools": [{"type": "file_search"}]},
+                                                     {"file_id": code_only, "tools": [{"type": "code_interpreter"}]}])
+    assert client.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids == [vs_id]
+    assert store_file_ids(assistants_service, vs_id) == {first, second}
+
+
+def test_a_thread_without_a_store_gets_one_on_its_first_search_attachment(assistants_service, sdk):
+    client = sdk()
+    thread = client.beta.threads.create()
+    file_id = upload(assistants_service, "later.txt", b"later " * 20)
+    client.beta.threads.messages.create(thread.id, role="user", content="x", attachments=[{"file_id": file_id, "tools": [{"type": "code_interpreter"}]}])
+    assert client.beta.threads.retrieve(thread.id).tool_resources.file_search is None
+    client.beta.threads.messages.create(thread.id, role="user", content="y", attachments=[{"file_id": file_id, "tools": [{"type": "file_search"}]}])
+    (vs_id,) = client.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids
+    assert store_file_ids(assistants_service, vs_id) == {file_id}

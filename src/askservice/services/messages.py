@@ -13,7 +13,7 @@ import time
 
 from askservice import ids
 from askservice.errors import InvalidRequestError, NotFoundError
-from askservice.services.tool_resources import ResourceChecker
+from askservice.services.tool_resources import ResourceChecker, search_file_ids
 from askservice.store.base import ABSENT, Check, ConditionFailed, Page, Put, Store
 
 FIELDS = (
@@ -102,6 +102,7 @@ class MessagesService:
                 f"Can't add messages to {thread_id} while a run {run['id']} is active.", param="thread_id"
             )
         item = request_item(self.checker, owner, thread_id, params)
+        self.threads.attach_for_search(owner, thread, search_file_ids([item]))
         try:  # together with the thread's existence, so a thread being deleted keeps no stray message
             self.store.transact([Check(thread["pk"], "meta"), Put(item, ABSENT)])
         except ConditionFailed:

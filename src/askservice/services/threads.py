@@ -4,7 +4,8 @@ A thread is created with its initial messages in one transaction (the meta item 
 one when there are more than a transaction holds, so a thread is never seen half-made).
 Deleting a thread removes its meta item first (it is gone for every reader at once), then lets
 each `on_delete` hook clear what lives elsewhere (the runs service: run steps), then deletes
-the rest of the partition.
+the rest of the partition. Files that messages attach for `file_search` go into the thread's
+vector store (`attach_for_search`), which a conditional write names in the thread.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import time
 from typing import Callable
 
 from askservice import ids
-from askservice.errors import NotFoundError
+from askservice.errors import ConflictError, NotFoundError
 from askservice.services.messages import request_item
-from askservice.services.tool_resources import ResourceChecker
+from askservice.services.tool_resources import ResourceChecker, search_file_ids
 from askservice.store.base import ABSENT, ConditionFailed, Put, Store
 
 MAX_TRANSACTION = 100
+ATTACH_RETRIES = 10
 
 
 def thread_pk(thread_id: str) -> str:
@@ -52,7 +54,9 @@ class ThreadsService:
         ]
         item = {
             "pk": thread_pk(thread_id), "sk": "meta", "id": thread_id, "owner": owner, "created_at": int(time.time()),
-            "tool_resources": self.checker.tool_resources(owner, params.get("tool_resources")),
+            "tool_resources": self.checker.add_for_search(
+                owner, self.checker.tool_resources(owner, params.get("tool_resources")), search_file_ids(messages),
+            ),
             "metadata": params.get("metadata") or {},
         }
         writes = [Put(m, ABSENT) for m in messages] + [Put(item, ABSENT)]
@@ -89,6 +93,21 @@ class ThreadsService:
             return to_object(self.store.update(item["pk"], "meta", set=fields))
         except ConditionFailed:  # deleted meanwhile
             raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id") from None
+
+    def attach_for_search(self, owner: str, thread: dict, file_ids: list[str]) -> None:
+        """Put files attached for `file_search` into the thread's vector store (made if missing)."""
+        for _ in range(ATTACH_RETRIES):
+            before = thread.get("tool_resources") or {}
+            after = self.checker.add_for_search(owner, before, file_ids)
+            if after == before:
+                return
+            try:
+                self.store.update(thread["pk"], "meta", set={"tool_resources": after}, expected_version=thread["version"])
+                return
+            except ConditionFailed:  # the thread changed meanwhile: look again, and drop the store made for it
+                self.checker.drop_store(owner, after["file_search"]["vector_store_ids"][0])
+                thread = self.get_item(owner, thread["id"])
+        raise ConflictError("The thread is changing too fast to attach files; try again.")
 
     def delete(self, owner: str, thread_id: str) -> dict:
         """Delete the thread, its messages and (through `on_delete`) whatever else hangs off it."""

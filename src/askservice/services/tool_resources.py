@@ -2,13 +2,28 @@
 
 An unknown, malformed or other client's file or vector store is a 404 naming the param, as an id
 in the path is. `tool_resources.file_search.vector_stores` (a vector store to create from files)
-becomes the id of the store it created.
+becomes the id of the store it created. Files attached to messages for `file_search` go into the
+thread's vector store, made for the purpose (expiring 7 days after its last use) when the thread
+has none, as at OpenAI.
 """
 
 from __future__ import annotations
 
 from askservice.errors import NotFoundError
 from askservice.services.file_search import FileSearch
+
+THREAD_STORE_EXPIRY = {"anchor": "last_active_at", "days": 7}
+
+
+def search_file_ids(messages: list[dict]) -> list[str]:
+    """Return the ids of the files the messages attach for `file_search`, once each, in order."""
+    found = [
+        attachment["file_id"]
+        for message in messages
+        for attachment in message.get("attachments") or []
+        if any(tool.get("type") == "file_search" for tool in attachment.get("tools") or [])
+    ]
+    return list(dict.fromkeys(found))
 
 
 class ResourceChecker:
@@ -59,3 +74,29 @@ class ResourceChecker:
                 vs_ids.append(created["id"])
             out["file_search"] = {"vector_store_ids": vs_ids}
         return out
+
+    def add_for_search(self, owner: str, tool_resources: dict | None, file_ids: list[str]) -> dict:
+        """Add files to the vector store of `tool_resources` (a new one when there is none, or it is
+        gone); return the tool_resources that name the store."""
+        tool_resources = dict(tool_resources or {})
+        if not file_ids:
+            return tool_resources
+        vs_ids = (tool_resources.get("file_search") or {}).get("vector_store_ids") or []
+        if vs_ids:
+            try:
+                self.vector_stores.meta(owner, vs_ids[0])
+                for file_id in file_ids:
+                    self.vector_stores.add_file(owner, vs_ids[0], file_id, None, None)
+                return tool_resources
+            except NotFoundError:  # the store was deleted since: make a new one
+                pass
+        created = self.vector_stores.create(owner, None, file_ids, None, THREAD_STORE_EXPIRY, None)
+        tool_resources["file_search"] = {"vector_store_ids": [created["id"]]}
+        return tool_resources
+
+    def drop_store(self, owner: str, vs_id: str) -> None:
+        """Delete a vector store made by `add_for_search` that lost a race to be the thread's."""
+        try:
+            self.vector_stores.delete(owner, vs_id)
+        except NotFoundError:
+            pass
