@@ -233,3 +233,18 @@ def test_instructions_at_the_limit_are_kept_whole(assistants_service):
     created = api(assistants_service, "POST", "/assistants", data=body, headers={"Content-Type": "application/json"})
     assert created.status_code == 200, created.text[:300]
     assert api(assistants_service, "GET", f"/assistants/{created.json()['id']}").json()["instructions"] == instructions
+
+
+def test_large_messages_are_kept_whole(assistants_service):
+    thread_id = api(assistants_service, "POST", "/threads", json={}).json()["id"]
+    text = "é" * 250000  # 500 KB of UTF-8: past a DynamoDB item, under the body limit
+    body = json.dumps({"role": "user", "content": text}, ensure_ascii=False).encode()
+    created = api(assistants_service, "POST", f"/threads/{thread_id}/messages", data=body,
+                  headers={"Content-Type": "application/json"})
+    assert created.status_code == 200, created.text[:300]
+    path = f"/threads/{thread_id}/messages/{created.json()['id']}"
+    assert api(assistants_service, "GET", path).json()["content"][0]["text"]["value"] == text
+    body = json.dumps({"messages": [{"role": "user", "content": text}]}, ensure_ascii=False).encode()
+    thread = api(assistants_service, "POST", "/threads", data=body, headers={"Content-Type": "application/json"}).json()
+    listed = api(assistants_service, "GET", f"/threads/{thread['id']}/messages").json()["data"]
+    assert listed[0]["content"][0]["text"]["value"] == text
