@@ -37,7 +37,8 @@ def service(start_session_service, upstream, backend_env):
 
 @pytest.fixture(scope="module")
 def client(service):
-    return openai.OpenAI(base_url=service.url("/v1"), api_key="sk-test", max_retries=0)
+    with openai.OpenAI(base_url=service.url("/v1"), api_key="sk-test", max_retries=0) as sdk:
+        yield sdk  # closed with the module: its pooled sockets must not outlive it
 
 
 def poll_store(client, vs_id, status="completed"):
@@ -133,6 +134,10 @@ def test_batches_filters_and_validation(client, service):
     batch = client.vector_stores.file_batches.create_and_poll(vector_store_id=vs.id, file_ids=[a.id, b.id, c.id],
                                                                poll_interval_ms=100)
     assert batch.status == "completed"
+    assert_schema(batch.model_dump(exclude_unset=True), "VectorStoreFileBatchObject")
+    for path, component in [("/vector_stores", "ListVectorStoresResponse"), (f"/vector_stores/{vs.id}/files", "ListVectorStoreFilesResponse"),
+                            ("/files", "ListFilesResponse"), (f"/vector_stores/{vs.id}/files/{a.id}/content", "VectorStoreFileContentResponse")]:
+        assert_schema(requests.get(service.url("/v1" + path), timeout=10).json(), component)
     assert (batch.file_counts.completed, batch.file_counts.failed, batch.file_counts.total) == (2, 1, 3)
     failed = client.vector_stores.file_batches.list_files(batch_id=batch.id, vector_store_id=vs.id, filter="failed")
     assert [f.id for f in failed.data] == [c.id]
