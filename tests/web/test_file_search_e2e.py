@@ -144,10 +144,15 @@ def test_batches_filters_and_validation(client, service):
     attached = client.vector_stores.files.create(vector_store_id=vs.id, file_id=a.id)
     assert attached.status == "completed"  # already in the store: returned as it is
 
-    updated = client.vector_stores.files.update(file_id=b.id, vector_store_id=vs.id, attributes={"season": "autumn"})
-    assert updated.attributes == {"season": "autumn"}
-    found = client.vector_stores.search(vs.id, query="red apples and green pears", filters={"type": "eq", "key": "season", "value": "autumn"})
-    assert {r.file_id for r in found.data} == {b.id}
+    attributes = {"season": "autumn", "weight": 0.25, "ripe": True}
+    updated = client.vector_stores.files.update(file_id=b.id, vector_store_id=vs.id, attributes=attributes)
+    assert updated.attributes == attributes
+    both = "red apples and green pears"
+    found = client.vector_stores.search(vs.id, query=both, filters={"type": "eq", "key": "season", "value": "autumn"})
+    assert {r.file_id for r in found.data} == {b.id} and found.data[0].attributes == attributes
+    compound = {"type": "and", "filters": [{"type": "gte", "key": "weight", "value": 0.2},
+                                           {"type": "eq", "key": "ripe", "value": True}]}
+    assert {r.file_id for r in client.vector_stores.search(vs.id, query=both, filters=compound).data} == {b.id}
 
     renamed = client.vector_stores.update(vs.id, name="orchard", expires_after={"anchor": "last_active_at", "days": 2})
     assert renamed.name == "orchard" and renamed.expires_at == renamed.last_active_at + 2 * 86400
