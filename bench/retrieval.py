@@ -26,6 +26,7 @@ sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
 from askservice.blobs import open_blobs  # noqa: E402
 from askservice.config import Settings  # noqa: E402
+from askservice.services.chunking import encoding  # noqa: E402
 from askservice.services.file_search import build_file_search  # noqa: E402
 from askservice.services.retrieval import Retriever  # noqa: E402
 from askservice.store import open_store  # noqa: E402
@@ -141,6 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     rows = []
+    encoding()  # load the tokenizer (most of a second) before anything is timed
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         upstream = UpstreamProcess(tmp)
