@@ -154,6 +154,12 @@ def test_batches_filters_and_validation(client, service):
                                            {"type": "eq", "key": "ripe", "value": True}]}
     assert {r.file_id for r in client.vector_stores.search(vs.id, query=both, filters=compound).data} == {b.id}
 
+    removed = client.vector_stores.files.delete(file_id=a.id, vector_store_id=vs.id)
+    assert_schema(removed.model_dump(exclude_unset=True), "DeleteVectorStoreFileResponse")
+    assert all(r.file_id != a.id for r in client.vector_stores.search(vs.id, query="red apples orchard").data)
+    assert client.files.retrieve(a.id).id == a.id  # the file itself stays
+    assert client.vector_stores.retrieve(vs.id).file_counts.total == 2
+
     renamed = client.vector_stores.update(vs.id, name="orchard", expires_after={"anchor": "last_active_at", "days": 2})
     assert renamed.name == "orchard" and renamed.expires_at == renamed.last_active_at + 2 * 86400
     assert client.vector_stores.update(vs.id, expires_after=None).expires_at is None
