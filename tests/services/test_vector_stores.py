@@ -9,6 +9,7 @@ import pytest
 from askservice.errors import InvalidRequestError, NotFoundError, PayloadTooLargeError
 from askservice.services.file_search import build_file_search
 from askservice.services.file_search_tool import FileSearchTool
+from askservice.services import retrieval
 from askservice.services.retrieval import citations, matches
 from askservice.services.run_tools import ToolContext
 from askservice.store import open_store
@@ -200,3 +201,15 @@ def test_a_file_left_by_a_dead_worker_is_taken_over(fs):
     assert fs.queued == [(vs["id"], f["id"])]  # reading the store queued it again
     assert ingest_all(fs) == ["completed"]
     assert fs.vector_stores.get("alice", vs["id"])["status"] == "completed"
+
+
+def test_the_index_cache_keeps_to_its_memory_budget(fs, monkeypatch):
+    monkeypatch.setattr(retrieval, "CACHE_BYTES", 1)  # room for one store's index only
+    stores = []
+    for word in ("amber", "cobalt"):
+        f = upload(fs, f"{word}.txt", f"{word} colored glass".encode())
+        stores.append(fs.vector_stores.create("alice", None, [f["id"]], None, None, None)["id"])
+    ingest_all(fs)
+    for vs_id, word in zip(stores * 2, ["amber", "cobalt"] * 2):
+        assert fs.retriever.search_store("alice", vs_id, word)["data"][0]["filename"] == f"{word}.txt"
+        assert list(fs.retriever._cache) == [vs_id]

@@ -109,6 +109,9 @@ class Block:
             self.vectors = np.concatenate(
                 [s.vectors if ok else np.zeros((len(s), self.dim), np.float32) for s, ok in zip(self.segments, own)])
             self.has_vector = np.repeat(np.array(own), sizes)
+        # about how much memory the block holds, for the cache's budget
+        vector_bytes = self.vectors.nbytes if self.vectors is not None else 0
+        self.nbytes = vector_bytes + self.p_row.nbytes * 2 + sum(len(t) for s in self.segments for t in s.texts)
 
     def posting(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Return the rows holding `term` and its counts there, or None."""

@@ -23,7 +23,7 @@ from askservice.services.ranking import Block, Corpus, Hit, Segment
 from askservice.services.vector_stores import VectorStoresService, vs_pk
 
 log = logging.getLogger("askservice.retrieval")
-MAX_CACHED_STORES = 32
+CACHE_BYTES = 256 << 20  # per worker: the least recently searched stores go first
 RUN_RESULTS = 20
 
 
@@ -78,8 +78,10 @@ class Retriever:
         block = Block(segments)
         with self._lock:
             self._cache[vs_id] = (generation, block)
-            while len(self._cache) > MAX_CACHED_STORES:
-                self._cache.popitem(last=False)
+            self._cache.move_to_end(vs_id)
+            total = sum(b.nbytes for _, b in self._cache.values())
+            while total > CACHE_BYTES and len(self._cache) > 1:
+                total -= self._cache.popitem(last=False)[1][1].nbytes
         return block
 
     def _load(self, item: dict) -> Segment:
