@@ -32,6 +32,11 @@ Embed = Callable[[Sequence[str]], list[list[float]]]
 EMBED_BATCH = 64
 
 
+def file_chunks(filename: str, data: bytes, max_tokens: int, overlap: int) -> list[str]:
+    """Return the chunk texts of a file (raises ExtractionError when it cannot be read)."""
+    return [c.text for c in chunk_text(extract_text(filename, data), max_tokens, overlap)]
+
+
 class Ingestor:
     """A bounded set of greenlets that ingest the files queued with `submit`."""
 
@@ -86,9 +91,10 @@ class Ingestor:
 
     def _build(self, file_id: str, item: dict) -> tuple[bytes, int]:
         data = self.vector_stores.files.read(file_id)
-        text = extract_text(item["filename"], data)
         static = item["chunking_strategy"]["static"]
-        texts = [c.text for c in chunk_text(text, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"])]
+        # parsing a large PDF takes seconds of CPU: a thread keeps the worker's other greenlets served
+        texts = gevent.get_hub().threadpool.apply(
+            file_chunks, (item["filename"], data, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"]))
         vectors = None
         if self.embed is not None:
             vectors, renewed = [], time.monotonic()
