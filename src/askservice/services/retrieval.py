@@ -16,6 +16,8 @@ import threading
 from collections import OrderedDict
 from typing import Any, Sequence
 
+import gevent
+
 from askservice.errors import NotFoundError, ServiceError
 from askservice.services.ingestion import Embed
 from askservice.services.packing import unpack
@@ -51,6 +53,18 @@ def matches(filter_: dict | None, attributes: dict[str, Any]) -> bool:
         return False
 
 
+def _assemble(parts: list[tuple[dict, Segment | bytes]]) -> Block:
+    """Index the blobs among `parts`, set every segment's attributes, and merge them into a Block."""
+    segments = []
+    for item, held in parts:
+        if isinstance(held, bytes):
+            texts, vectors = unpack(held)
+            held = Segment(item["id"], item.get("filename", ""), texts, vectors, key=item["chunks_blob"])
+        held.attributes = item.get("attributes") or {}
+        segments.append(held)
+    return Block(segments)
+
+
 class Retriever:
     """Searches vector stores through per-worker indexes that follow the store's generation."""
 
@@ -70,12 +84,12 @@ class Retriever:
         if cached is not None and cached[0] == generation:
             return cached[1]
         known = {seg.key: seg for seg in (cached[1].segments if cached else [])}
-        segments = []
+        parts = []  # a cached segment, or the item and blob of one to index (the reads stay in this greenlet)
         for item in self.vector_stores.query_all(vs_pk(vs_id), "file#", where={"status": "completed"}):
-            seg = known.get(item.get("chunks_blob")) or self._load(item)
-            seg.attributes = item.get("attributes") or {}
-            segments.append(seg)
-        block = Block(segments)
+            seg = known.get(item.get("chunks_blob"))
+            parts.append((item, seg if seg is not None else self.vector_stores.blobs.read(item["chunks_blob"])))
+        # tokenizing 10,000 chunks takes a second of CPU: a thread keeps the worker's other greenlets served
+        block = gevent.get_hub().threadpool.apply(_assemble, (parts,))
         with self._lock:
             self._cache[vs_id] = (generation, block)
             self._cache.move_to_end(vs_id)
@@ -83,10 +97,6 @@ class Retriever:
             while total > CACHE_BYTES and len(self._cache) > 1:
                 total -= self._cache.popitem(last=False)[1][1].nbytes
         return block
-
-    def _load(self, item: dict) -> Segment:
-        texts, vectors = unpack(self.vector_stores.blobs.read(item["chunks_blob"]))
-        return Segment(item["id"], item.get("filename", ""), texts, vectors, key=item["chunks_blob"])
 
     def search(self, metas: Sequence[dict], query: str, limit: int, score_threshold: float = 0.0,
                filters: dict | None = None) -> list[Hit]:
