@@ -213,3 +213,16 @@ def test_the_index_cache_keeps_to_its_memory_budget(fs, monkeypatch):
     for vs_id, word in zip(stores * 2, ["amber", "cobalt"] * 2):
         assert fs.retriever.search_store("alice", vs_id, word)["data"][0]["filename"] == f"{word}.txt"
         assert list(fs.retriever._cache) == [vs_id]
+
+
+def test_expired_files_are_gone_with_their_chunks(fs):
+    f = fs.files.create("alice", "brief.txt", io.BytesIO(PLANTED.encode()), "assistants", expires_after=3600)
+    vs = fs.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    ingest_all(fs)
+    assert f["expires_at"] == f["created_at"] + 3600
+    fs.files.store.update(f["pk"], "meta", set={"expires_at": f["created_at"] - 1})  # as if an hour went by
+    assert fs.files.list("alice", None, 20, "desc", None).items == []
+    with pytest.raises(NotFoundError):
+        fs.files.get("alice", f["id"])
+    assert fs.retriever.search_store("alice", vs["id"], "vault code")["data"] == []
+    assert blob_keys(fs) == []

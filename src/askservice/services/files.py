@@ -88,6 +88,9 @@ class FilesService:
     def get(self, owner: str, file_id: str) -> dict:
         """Return the client's file item, or raise NotFoundError."""
         item = self.store.get(f"file#{file_id}", "meta") if ids.is_valid(file_id, "file-") else None
+        if item is not None and item["owner"] == owner and _expired(item):
+            self._remove(owner, item)
+            item = None
         if item is None or item["owner"] != owner:
             raise NotFoundError(f"No such File object: {file_id}", param="file_id")
         return item
@@ -95,7 +98,8 @@ class FilesService:
     def list(self, owner: str, purpose: str | None, limit: int, order: str, after: str | None) -> Page:
         """Return a page of the client's files, optionally of one purpose."""
         where = {"purpose": purpose} if purpose else None
-        return self.store.query_index(f"{owner}#file", after=after, limit=limit, order=order, where=where)
+        page = self.store.query_index(f"{owner}#file", after=after, limit=limit, order=order, where=where)
+        return Page([item for item in page.items if not _expired(item)], page.has_more)
 
     def content(self, owner: str, file_id: str) -> tuple[dict, Iterator[bytes]]:
         """Return the file item and an iterator over its bytes."""
@@ -108,9 +112,16 @@ class FilesService:
 
     def delete(self, owner: str, file_id: str) -> dict:
         """Delete the file, its bytes, and its chunks in every vector store."""
-        item = self.get(owner, file_id)
-        for cascade in self.on_delete:
-            cascade(owner, file_id)
-        self.store.delete(item["pk"], "meta")
-        self.blobs.delete(blob_key(file_id))
+        self._remove(owner, self.get(owner, file_id))
         return {"id": file_id, "object": "file", "deleted": True}
+
+    def _remove(self, owner: str, item: dict) -> None:
+        for cascade in self.on_delete:
+            cascade(owner, item["id"])
+        self.store.delete(item["pk"], "meta")
+        self.blobs.delete(blob_key(item["id"]))
+
+
+def _expired(item: dict) -> bool:
+    """Tell whether a file's `expires_after` has passed (it is then deleted when next read)."""
+    return bool(item.get("expires_at")) and time.time() >= item["expires_at"]
