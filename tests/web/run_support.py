@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -41,8 +42,16 @@ SUBMITTED_RUN = ["thread.run.step.completed", "thread.run.queued", "thread.run.i
 
 
 def sdk(service, key: str = "test-key") -> OpenAI:
-    """Return an official SDK client on `service` (no retries: a failure must show)."""
-    return OpenAI(base_url=service.url("/v1"), api_key=key, max_retries=0, timeout=30)
+    """Return the official SDK client on `service` for `key` (no retries: a failure must show).
+
+    One client per service and key for the session: clients left to the garbage collector
+    would drop their open connections there."""
+    return _client(service.url("/v1"), key)
+
+
+@functools.cache
+def _client(base_url: str, key: str) -> OpenAI:
+    return OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=30)
 
 
 def api(service, method: str, path: str, **kwargs) -> requests.Response:

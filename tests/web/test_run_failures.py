@@ -42,8 +42,9 @@ def _run(client, assistant, text: str, **kwargs):
         ({"latency": 3}, "server_error"),  # no first byte within UPSTREAM_TIMEOUT (1 s)
         ({"content": "half an answer and then nothing", "cut_after": 3}, "server_error"),
         ({"raw": "not json at all"}, "server_error"),
+        ({"status": 400}, "invalid_prompt"),
     ],
-    ids=["429", "500", "slow", "cut", "garbled"],
+    ids=["429", "500", "slow", "cut", "garbled", "refused"],
 )
 def test_upstream_fault_fails_the_run_with_its_code(client, assistant, upstream, fault, code):
     marker = upstream.marker()
@@ -62,6 +63,14 @@ def test_upstream_fault_fails_the_run_with_its_code(client, assistant, upstream,
         assert [m.role for m in messages] == ["user"]
     again = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
     assert again.status == "completed"  # the thread is free again
+
+
+def test_a_run_longer_than_its_lease_keeps_it(client, assistant, upstream):
+    marker = upstream.marker()
+    upstream.script({"content": " ".join(["tick"] * 10), "delay": 0.4}, match=marker)  # 4 s, leases of 1.5 s
+    thread, run = _run(client, assistant, f"slow but alive {marker}")
+    run = wait_status(client, thread.id, run.id, FINAL, timeout=20)
+    assert run.status == "completed" and run.last_error is None
 
 
 def test_max_completion_tokens_makes_the_run_incomplete(client, assistant, upstream):

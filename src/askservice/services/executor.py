@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from askservice import metrics
-from askservice.errors import ServiceError, UpstreamRateLimitError
+from askservice.errors import InvalidRequestError, ServiceError, UpstreamRateLimitError
 from askservice.ids import new_id
 from askservice.services.run_events import Events
 from askservice.services.run_records import (
@@ -33,7 +33,7 @@ from askservice.services.run_records import (
     step_object,
 )
 from askservice.services.run_tools import ToolContext
-from askservice.store.base import ABSENT, Put
+from askservice.store.base import ABSENT, Check, Put
 
 if TYPE_CHECKING:
     from askservice.services.runs import Runs
@@ -153,6 +153,8 @@ class Executor:
             self._end_incomplete(exc.reason)
         except UpstreamRateLimitError as exc:
             self._fail("rate_limit_exceeded", exc.message)
+        except InvalidRequestError as exc:  # the upstream refused the prompt (400/404/413/422)
+            self._fail("invalid_prompt", exc.message)
         except ServiceError as exc:
             self._fail("server_error", exc.message)
         except Exception:
@@ -365,7 +367,7 @@ class Executor:
         message = self.runs.new_run_message(self.run)
         step = new_step(self.run, new_id("step_"), "message_creation",
                         {"type": "message_creation", "message_creation": {"message_id": message["id"]}})
-        self.store.transact([Put(message, ABSENT), Put(step, ABSENT)])
+        self.store.transact([Put(message, ABSENT), Put(step, ABSENT), self._run_exists()])
         message["version"] = step["version"] = 1
         self._open_message, self._partial = message, []
         self._open_steps.append(step)
@@ -376,10 +378,15 @@ class Executor:
 
     def _open_tool_step(self) -> None:
         step = new_step(self.run, new_id("step_"), "tool_calls", {"type": "tool_calls", "tool_calls": []})
-        step = self.store.put(step, ABSENT)
+        self.store.transact([Put(step, ABSENT), self._run_exists()])
+        step["version"] = 1
         self._open_steps.append(step)
         self.steps.append(step)
         self._announce_step(step, "created", "in_progress")
+
+    def _run_exists(self) -> Check:
+        """Return the condition that keeps a deleted thread's run from writing new items."""
+        return Check(self.run["pk"], self.run["sk"])
 
     def _close_message(self, text: str, truncated: bool, usage: dict | None, end: str | None = None) -> None:
         """Complete the open message and its step; with `end`, end the run in the same write."""
