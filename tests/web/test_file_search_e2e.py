@@ -231,6 +231,16 @@ def test_assistant_answers_from_its_files_with_a_citation(client, upstream):
     assert_schema(full.model_dump(exclude_unset=True), "RunStepObject")
     assert PLANTED in full.step_details.tool_calls[0].file_search.results[0].content[0].text
 
+    # streamed, the completed message carries the same citations
+    again = upstream.marker()
+    client.beta.threads.messages.create(thread.id, role="user", content=f"And once more? {again}")
+    upstream.script({"tool_calls": [{"name": "file_search", "arguments": {"query": "vault code"}}]},
+                    {"content": "Still 7741 [1]."}, match=again)
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
+        stream.until_done()
+        done = stream.get_final_messages()[-1]
+    assert [(a.file_citation.file_id, a.text) for a in done.content[0].text.annotations] == [(doc.id, "[1]")]
+
 
 def test_embedding_failures_fail_ingestion_but_not_search(client, upstream):
     marker = upstream.marker()
