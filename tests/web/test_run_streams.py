@@ -135,6 +135,28 @@ def test_failed_run_stream_says_so_and_ends(runs_service, assistant, upstream):
     assert events[3][1]["last_error"]["code"] == "server_error"
 
 
+def test_cancel_mid_stream_ends_the_stream_cancelled(runs_service, assistant, upstream):
+    client = sdk(runs_service)
+    marker = upstream.marker()
+    upstream.script({"content": " ".join(f"w{i}" for i in range(20)), "delay": 0.2}, match=marker)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"stop me {marker}"}])
+    names, run_id = [], None
+    with api(runs_service, "POST", f"/threads/{thread.id}/runs",
+             json={"assistant_id": assistant.id, "stream": True}, stream=True) as response:
+        for line in response.iter_lines(decode_unicode=True):
+            if line.startswith("data:") and run_id is None:
+                run_id = json.loads(line[5:])["id"]
+            if line.startswith("event:"):
+                names.append(line[6:].strip())
+                if names[-1] == "thread.message.delta" and names.count("thread.message.delta") == 2:
+                    assert client.beta.threads.runs.cancel(run_id, thread_id=thread.id).status == "cancelling"
+    assert collapse(names)[-6:] == [
+        "thread.message.delta", "thread.run.cancelling", "thread.message.incomplete", "thread.run.step.cancelled",
+        "thread.run.cancelled", "done",
+    ]
+    assert upstream.requests(match=marker)[-1]["outcome"] == "disconnected"
+
+
 def test_client_leaving_a_stream_does_not_lose_the_run(runs_service, assistant, upstream):
     client = sdk(runs_service)
     marker = upstream.marker()

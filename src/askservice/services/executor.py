@@ -494,6 +494,10 @@ class Executor:
             self._announce_step(done, step_status)
 
     def _end_cancelled(self) -> None:
+        current = self.store.get(self.run["pk"], self.run["sk"])
+        if current is not None and current["status"] == "cancelling":  # asked by another request
+            self.run = current
+            self._announce_run()
         self._close_open("cancelled", "run_cancelled")
         try:
             self._end("cancelled")
