@@ -176,19 +176,28 @@ class LLMClient:
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
         self._proxies = get_environ_proxies(self.base_url)
         self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self._templates: dict[tuple[str, str], requests.PreparedRequest] = {}
+
+    def _prepare(self, path: str, headers: dict, data: bytes) -> requests.PreparedRequest:
+        # URL and headers are prepared once per route: the session's request() would merge
+        # settings, cookies and hooks again on every call, a third of a relayed request's CPU.
+        key = (path, headers["Accept"])
+        template = self._templates.get(key)
+        if template is None:
+            template = session().prepare_request(requests.Request("POST", self.base_url + path, headers=headers))
+            self._templates[key] = template
+        prepared = template.copy()
+        prepared.body = data
+        prepared.headers["Content-Length"] = str(len(data))
+        return prepared
 
     def _post(self, path: str, body: dict, headers: dict) -> requests.Response:
         kind = _kind(path, body)
         metrics.upstream_call(kind)
+        prepared = self._prepare(path, headers, json.dumps(body).encode())
         try:
-            response = session().post(
-                self.base_url + path,
-                data=json.dumps(body).encode(),
-                headers=headers,
-                stream=True,
-                timeout=(self.timeout, self.timeout),
-                proxies=self._proxies,
-                verify=self._verify,
+            response = session().get_adapter(prepared.url).send(
+                prepared, stream=True, timeout=(self.timeout, self.timeout), proxies=self._proxies, verify=self._verify
             )
         except requests.RequestException as exc:
             raise _counted(kind, from_exception(exc)) from exc
