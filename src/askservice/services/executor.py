@@ -505,7 +505,7 @@ class Executor:
             self._announce_current(exc.item)
 
     def _end_incomplete(self, reason: str) -> None:
-        self._close_open("cancelled", "run_cancelled")
+        self._close_open("cancelled", "max_tokens")
         try:
             self._end("incomplete", incomplete_details={"reason": reason})
         except StateChanged as exc:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from askservice.services.run_events import Channel
 from askservice.services.run_records import ACTIVE, run_object
@@ -23,14 +23,14 @@ from askservice.web.run_schemas import (
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("runs", __name__)
+POLL_AFTER_MS = "50"  # `openai-poll-after-ms`: how soon the SDK's poll helpers look again
+DONE = sse.event(b"[DONE]", "done")
 
 
 @bp.before_app_request
 def _start_sweeper():
     """Start this worker's run sweeper with its first request of any kind."""
     services().runs.ensure_sweeper()
-POLL_AFTER_MS = "50"
-DONE = sse.event(b"[DONE]", "done")
 
 
 def _runs():
@@ -43,7 +43,7 @@ def _frames(channel: Channel) -> Iterator[bytes]:
     yield DONE
 
 
-def _stream(start) -> object:
+def _stream(start: Callable[[Channel], dict]) -> Response:
     """Start a run with a channel and answer its events as SSE (errors before it are JSON)."""
     channel = Channel()
     start(channel)
