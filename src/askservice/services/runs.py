@@ -167,9 +167,11 @@ class Runs:
     # -- read, list, update -------------------------------------------------------------------
 
     def _item(self, owner: str, thread_id: str, run_id: str) -> dict:
-        self.threads.get_item(owner, thread_id)
-        item = self.store.get(*run_key(thread_id, run_id)) if is_valid(run_id, "run_") else None
+        """Return the client's run (one read: a run carries its thread's owner), or raise NotFoundError."""
+        valid = is_valid(run_id, "run_") and is_valid(thread_id, "thread_")
+        item = self.store.get(*run_key(thread_id, run_id)) if valid else None
         if item is None or item.get("owner") != owner:
+            self.threads.get_item(owner, thread_id)  # name the thread when it is the one missing
             raise NotFoundError(f"No run found with id '{run_id}'.", param="run_id")
         return self.refresh(item)
 
