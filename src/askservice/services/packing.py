@@ -11,7 +11,7 @@ import json
 import struct
 from typing import Sequence
 
-import numpy as np
+from askservice.services.numeric import np
 
 MAGIC = b"ASV1"
 

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import numpy as np
+from askservice.services.numeric import np
 
 K1 = 1.2
 B = 0.75
