@@ -233,40 +233,22 @@ class Runs:
         """Answer a run's pending tool calls (each exactly once) and carry the run on."""
         self._require_llm()
         item = self._item(owner, thread_id, run_id)
-        if item["status"] != "requires_action":
-            raise InvalidRequestError(
-                f"Runs in status \"{item['status']}\" do not accept tool outputs.", param="run_id"
-            )
-        pending = [c["id"] for c in item["required_action"]["submit_tool_outputs"]["tool_calls"]]
-        given = [o.get("tool_call_id") for o in outputs]
-        for index, call_id in enumerate(given):
-            if call_id not in pending:
-                raise InvalidRequestError(f"No tool call with id '{call_id}' is pending on this run.",
-                                          param=f"tool_outputs[{index}].tool_call_id")
-            if given.index(call_id) != index:
-                raise InvalidRequestError(f"Tool call '{call_id}' is answered more than once.",
-                                          param=f"tool_outputs[{index}].tool_call_id")
-        missing = [c for c in pending if c not in given]
-        if missing:
-            raise InvalidRequestError(f"Expected tool outputs for call_ids {pending}, got {given}.",
-                                      param="tool_outputs")
-        answers = {o["tool_call_id"]: o.get("output") or "" for o in outputs}
-        step = self.store.get(*step_key(run_id, item["tool_step_id"]))
-        calls = [{**c, "output": answers[c["id"]]} if c["id"] in answers else c for c in step["chat_calls"]]
-        details = [
-            {**d, "function": {**d["function"], "output": answers[d["id"]]}} if d["id"] in answers else d
-            for d in step["step_details"]["tool_calls"]
-        ]
-        done = {**step, "status": "completed", "completed_at": now(), "chat_calls": calls,
-                "step_details": {"type": "tool_calls", "tool_calls": details}}
-        fields = {"status": "queued", "required_action": None, **self.lease_fields()}
-        try:
-            self.store.transact([
-                Update(item["pk"], item["sk"], set=fields, remove=("tool_step_id",), expected_version=item["version"]),
-                Put(done, step["version"]),
-            ])
-        except ConditionFailed:
-            raise ConflictError("The run changed while its tool outputs were submitted; retrieve it and retry.") from None
+        for _ in range(CREATE_RETRIES):
+            step, done = self._answered_step(item, outputs)
+            fields = {"status": "queued", "required_action": None, **self.lease_fields()}
+            try:
+                self.store.transact([
+                    Update(item["pk"], item["sk"], set=fields, remove=("tool_step_id",),
+                           expected_version=item["version"]),
+                    Put(done, step["version"]),
+                ])
+                break
+            except ConditionFailed:  # submitted, cancelled or expired meanwhile: look again
+                item = self.refresh(self.store.get(item["pk"], item["sk"]))
+                if item is None:
+                    raise NotFoundError(f"No run found with id '{run_id}'.", param="run_id") from None
+        else:
+            raise ConflictError("The run kept changing while its tool outputs were submitted; retry.")
         run = {**item, **fields, "version": item["version"] + 1}
         run.pop("tool_step_id", None)
         done["version"] = step["version"] + 1
@@ -277,6 +259,32 @@ class Runs:
         Executor(self, run, events).start()
         self.ensure_sweeper()
         return run_object(run)
+
+    def _answered_step(self, item: dict, outputs: list[dict]) -> tuple[dict, dict]:
+        """Check `outputs` against the run's pending calls; return its tool step and the step completed."""
+        if item["status"] != "requires_action":
+            raise InvalidRequestError(f"Runs in status \"{item['status']}\" do not accept tool outputs.", param="run_id")
+        pending = [c["id"] for c in item["required_action"]["submit_tool_outputs"]["tool_calls"]]
+        given = [o.get("tool_call_id") for o in outputs]
+        for index, call_id in enumerate(given):
+            if call_id not in pending:
+                raise InvalidRequestError(f"No tool call with id '{call_id}' is pending on this run.",
+                                          param=f"tool_outputs[{index}].tool_call_id")
+            if given.index(call_id) != index:
+                raise InvalidRequestError(f"Tool call '{call_id}' is answered more than once.",
+                                          param=f"tool_outputs[{index}].tool_call_id")
+        if any(c not in given for c in pending):
+            raise InvalidRequestError(f"Expected tool outputs for call_ids {pending}, got {given}.", param="tool_outputs")
+        answers = {o["tool_call_id"]: o.get("output") or "" for o in outputs}
+        step = self.store.get(*step_key(item["id"], item["tool_step_id"]))
+        calls = [{**c, "output": answers[c["id"]]} if c["id"] in answers else c for c in step["chat_calls"]]
+        details = [
+            {**d, "function": {**d["function"], "output": answers[d["id"]]}} if d["id"] in answers else d
+            for d in step["step_details"]["tool_calls"]
+        ]
+        done = {**step, "status": "completed", "completed_at": now(), "chat_calls": calls,
+                "step_details": {"type": "tool_calls", "tool_calls": details}}
+        return step, done
 
     # -- steps --------------------------------------------------------------------------------
 
