@@ -92,7 +92,8 @@ def test_parallel_tool_calls_and_output_validation(runs_service, client, assista
     calls = [{"name": "getCurrentWeather", "arguments": {"location": city}} for city in ("Paris", "Rome")]
     upstream.script({"tool_calls": calls}, {"content": "Both are mild."}, match=marker)
     thread = _thread(client, f"Paris and Rome? {marker}")
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, tool_choice="required",
+                                                   poll_interval_ms=20)
     assert run.status == "requires_action"
     first, second = run.required_action.submit_tool_outputs.tool_calls
     assert first.id != second.id and json.loads(second.function.arguments) == {"location": "Rome"}
@@ -117,7 +118,9 @@ def test_parallel_tool_calls_and_output_validation(runs_service, client, assista
     gevent.joinall(racing, timeout=30)
     assert sorted(g.value.status_code for g in racing) == [200] + [400] * 5  # one submit carries the run on
     run = wait_status(client, thread.id, run.id, {"completed"})
-    sent = upstream.requests(match=marker)[-1]["body"]["messages"]
+    first_request, sent_body = (r["body"] for r in upstream.requests(match=marker)[-2:])
+    assert first_request["tool_choice"] == "required" and sent_body["tool_choice"] == "auto"
+    sent = sent_body["messages"]
     assert [m.get("tool_call_id") for m in sent[-2:]] == [first.id, second.id]
     assert [m["content"] for m in sent[-2:]] == ["20C", "18C"]
     late = api(runs_service, "POST", path, json={"tool_outputs": outputs})

@@ -253,7 +253,9 @@ class Executor:
                 self._server[definition["function"]["name"]] = (tool["type"], server, context)
                 tools.append(definition)
         choice = self.run.get("tool_choice")
-        if isinstance(choice, dict) and choice.get("type") != "function":
+        if choice != "none" and any(step["type"] == "tool_calls" for step in self.steps or []):
+            choice = "auto"  # a forced call was made: now the model may answer
+        elif isinstance(choice, dict) and choice.get("type") != "function":
             names = [n for n, (kind, _, _) in self._server.items() if kind == choice.get("type")]
             choice = {"type": "function", "function": {"name": names[0]}} if names else "auto"
         return tools, choice
