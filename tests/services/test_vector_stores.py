@@ -4,6 +4,7 @@ import io
 import json
 from types import SimpleNamespace
 
+import gevent
 import pytest
 
 from askservice.errors import InvalidRequestError, NotFoundError, PayloadTooLargeError
@@ -226,3 +227,13 @@ def test_expired_files_are_gone_with_their_chunks(fs):
         fs.files.get("alice", f["id"])
     assert fs.retriever.search_store("alice", vs["id"], "vault code")["data"] == []
     assert blob_keys(fs) == []
+
+
+def test_file_search_waits_for_files_still_being_ingested(fs):
+    f = upload(fs, "late.txt", PLANTED.encode())
+    vs = fs.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    context = ToolContext(owner="alice", run={"id": "run_x"}, tool={"type": "file_search"},
+                          thread_tool_resources={"file_search": {"vector_store_ids": [vs["id"]]}})
+    later = gevent.spawn_later(0.3, ingest_all, fs)  # the worker that ingests it is busy for a moment
+    result = FileSearchTool(fs.retriever).execute(context, json.dumps({"query": "vault code"}))
+    assert later.dead and [r["file_id"] for r in result.details["results"]] == [f["id"]]

@@ -269,3 +269,19 @@ def test_counts_stay_exact_under_concurrent_ingestion(client):
     assert (vs.file_counts.completed, vs.file_counts.total, vs.file_counts.in_progress) == (30, 30, 0)
     assert client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=vs.id).file_counts.completed == 15
     assert [r.file_id for r in client.vector_stores.search(vs.id, query="topic17").data] == [ids[17]]
+
+
+def test_files_attached_to_a_message_are_searched_by_the_run(client, upstream):
+    marker = upstream.marker()
+    memo = client.files.create(file=("memo.txt", b"The board meeting moved to Thursday at noon."), purpose="assistants")
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[{"type": "file_search"}])
+    thread = client.beta.threads.create(messages=[{
+        "role": "user", "content": f"When is the board meeting? {marker}",
+        "attachments": [{"file_id": memo.id, "tools": [{"type": "file_search"}]}],
+    }])
+    upstream.script({"tool_calls": [{"name": "file_search", "arguments": {"query": "board meeting"}}]},
+                    {"content": "Thursday at noon [1]."}, match=marker)
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50)
+    assert run.status == "completed", run.last_error
+    answer = client.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
+    assert [a.file_citation.file_id for a in answer.content[0].text.annotations] == [memo.id]

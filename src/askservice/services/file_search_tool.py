@@ -10,13 +10,17 @@ source) into `file_citation` annotations of the assistant's message.
 from __future__ import annotations
 
 import json
+import time
 from typing import Sequence
 
+from askservice.errors import NotFoundError
 from askservice.services.retrieval import RUN_RESULTS, Retriever, citations
 from askservice.services.run_tools import ToolContext, ToolResult
 
 NAME = "file_search"
 RANKER = "default_2024_08_21"
+INGEST_WAIT = 30.0  # seconds a search waits for files still being ingested
+POLL = 0.2
 INSTRUCTIONS = (
     "Answer from these sources. After a sentence that uses a source, cite it with its number in "
     "square brackets, e.g. [1]. Quote exact words in double quotes when you quote."
@@ -68,11 +72,30 @@ class FileSearchTool:
         ranking = options.get("ranking_options") or {}
         threshold = float(ranking.get("score_threshold") or 0.0)
         limit = int(options.get("max_num_results") or RUN_RESULTS)
-        results = self.retriever.search_for_run(context.owner, store_ids(context), str(query), limit, threshold) if query else []
+        scope = store_ids(context)
+        self.wait_for_ingestion(context.owner, scope)
+        results = self.retriever.search_for_run(context.owner, scope, str(query), limit, threshold) if query else []
         details = {"ranking_options": {"ranker": RANKER if ranking.get("ranker", "auto") == "auto" else ranking["ranker"],
                                        "score_threshold": threshold},
                    "results": results}
         return ToolResult(output=sources_text(results), details=details)
+
+    def wait_for_ingestion(self, owner: str, vector_store_ids: Sequence[str]) -> None:
+        """Wait (up to INGEST_WAIT seconds) until the stores have no file in progress, as OpenAI's runs do.
+
+        Files just attached to a message are still being ingested when the run starts."""
+        deadline = time.monotonic() + INGEST_WAIT
+        pending = list(vector_store_ids)
+        while pending and time.monotonic() < deadline:
+            pending = [vs_id for vs_id in pending if self._in_progress(owner, vs_id)]
+            if pending:
+                time.sleep(POLL)
+
+    def _in_progress(self, owner: str, vs_id: str) -> bool:
+        try:
+            return self.retriever.vector_stores.get(owner, vs_id)["file_counts"]["in_progress"] > 0
+        except NotFoundError:
+            return False
 
     @staticmethod
     def annotations(text: str, step_details: Sequence[dict]) -> list[dict]:
