@@ -164,6 +164,25 @@ def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, client, as
                                                     poll_interval_ms=20).status == "completed"
 
 
+def test_a_waiting_run_outlives_its_workers(runs_short_service, client, assistant, upstream):
+    marker = upstream.marker()
+    weather_script(upstream, marker)
+    thread, run = _run(client, assistant, f"weather after restart {marker}")
+    run = wait_status(client, thread.id, run.id, {"requires_action"})
+    old = _workers(runs_short_service.pid)
+    for pid in old:
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: len(set(_workers(runs_short_service.pid)) - set(old)) == len(old), timeout=20, what="respawn")
+    wait_until(lambda: requests.get(runs_short_service.url("/v1/health"), timeout=2).ok, timeout=20, what="health")
+
+    outputs = [{"tool_call_id": c.id, "output": "68F"} for c in run.required_action.submit_tool_outputs.tool_calls]
+    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        thread_id=thread.id, run_id=run.id, tool_outputs=outputs, poll_interval_ms=20
+    )
+
+    assert run.status == "completed"  # no lease while waiting: nothing to lose with the workers
+
+
 def test_another_clients_run_is_not_found(runs_short_service, client, assistant):
     thread, run = _run(client, assistant, "mine")
     other = sdk(runs_short_service, key="other-key")
