@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from askservice.blobs.base import BlobStore
 from askservice.config import Settings
+from askservice.services.file_batches import FileBatchesService
 from askservice.services.files import FilesService
 from askservice.services.ingestion import Embed, Ingestor
 from askservice.services.retrieval import Retriever
@@ -19,6 +20,7 @@ class FileSearch:
 
     files: FilesService
     vector_stores: VectorStoresService
+    batches: FileBatchesService
     ingestor: Ingestor
     retriever: Retriever
 
@@ -42,4 +44,4 @@ def build_file_search(settings: Settings, store: Store, blobs: BlobStore, llm=No
     vector_stores = VectorStoresService(store, blobs, files)
     ingestor = Ingestor(vector_stores, embed)
     vector_stores.schedule = ingestor.submit
-    return FileSearch(files, vector_stores, ingestor, Retriever(vector_stores, embed))
+    return FileSearch(files, vector_stores, FileBatchesService(vector_stores), ingestor, Retriever(vector_stores, embed))

@@ -1,10 +1,10 @@
-"""Vector stores, their files and file batches, kept in the `vs#ID` partition of the store.
+"""Vector stores and their files, kept in the `vs#ID` partition of the store.
 
     vs#ID   meta            the store: name, metadata, expiry, file_counts, usage_bytes, and
                             `generation`, bumped whenever the searchable set of chunks changes
     vs#ID   file#FILE_ID    a vector-store file: status, last_error, chunking, attributes, and
                             `chunks_blob`, the blob of its packed chunks and vectors
-    vs#ID   batch#ID        a file batch (its files carry `batch_id`)
+    vs#ID   batch#ID        a file batch (its files carry `batch_id`; see `file_batches`)
     file#FILE_ID  vs#ID     membership, so that deleting a file reaches every store holding it
 
 A file's status and the store's counters change together in one transaction conditional on
@@ -19,9 +19,9 @@ import time
 from typing import Any, Callable
 
 from askservice import ids
-from askservice.errors import ConflictError, InvalidRequestError, NotFoundError
-from askservice.services.chunking import AUTO
 from askservice.blobs.base import BlobStore
+from askservice.errors import ConflictError, NotFoundError
+from askservice.services.chunking import AUTO
 from askservice.services.files import FilesService
 from askservice.services.packing import unpack
 from askservice.store.base import ABSENT, ConditionFailed, Delete, Operation, Page, Put, Store, Update
@@ -52,7 +52,7 @@ def static_strategy(strategy: dict | None) -> dict:
 
 
 class VectorStoresService:
-    """Vector stores of a client, their files, batches and searches."""
+    """Vector stores of a client and their files."""
 
     def __init__(self, store: Store, blobs: BlobStore, files: FilesService) -> None:
         self.store = store
@@ -290,60 +290,6 @@ class VectorStoresService:
             lease = item.get("lease_until")
             if (lease is not None and lease < now) or (lease is None and item["created_at"] + LEASE < now):
                 self.schedule(vs_id, item["id"])
-
-    # file batches
-
-    def create_batch(self, owner: str, vs_id: str, files: list[dict], chunking_strategy: dict | None,
-                     attributes: dict | None) -> dict:
-        """Add many files at once; `files` are `{file_id, chunking_strategy?, attributes?}`."""
-        self.meta(owner, vs_id)
-        for spec in files:
-            self.files.get(owner, spec["file_id"])
-        batch_id = ids.new_id("vsfb_")
-        self.store.put({"pk": vs_pk(vs_id), "sk": f"batch#{batch_id}", "id": batch_id, "vector_store_id": vs_id,
-                        "created_at": int(time.time()), "cancelled": False}, condition=ABSENT)
-        for spec in files:
-            self.add_file(owner, vs_id, spec["file_id"], spec.get("chunking_strategy") or chunking_strategy,
-                          spec.get("attributes") if spec.get("attributes") is not None else attributes, batch_id)
-        return self.get_batch(owner, vs_id, batch_id)
-
-    def batch_item(self, owner: str, vs_id: str, batch_id: str) -> dict:
-        """Return the batch item, or raise NotFoundError."""
-        self.meta(owner, vs_id)
-        item = self.store.get(vs_pk(vs_id), f"batch#{batch_id}") if ids.is_valid(batch_id, "vsfb_") else None
-        if item is None:
-            raise NotFoundError(f"No such file batch: '{batch_id}'", param="batch_id")
-        return item
-
-    def get_batch(self, owner: str, vs_id: str, batch_id: str) -> dict:
-        """Return the spec's VectorStoreFileBatchObject (counts from the batch's files)."""
-        batch = self.batch_item(owner, vs_id, batch_id)
-        counts = empty_counts()
-        for item in self.query_all(vs_pk(vs_id), "file#", where={"batch_id": batch_id}):
-            counts[item["status"]] += 1
-            counts["total"] += 1
-        if batch["cancelled"]:
-            status = "cancelled"
-        elif counts["in_progress"]:
-            status = "in_progress"
-        elif counts["failed"] and not counts["completed"]:
-            status = "failed"
-        else:
-            status = "completed"
-        return {"id": batch_id, "object": "vector_store.files_batch", "created_at": batch["created_at"],
-                "vector_store_id": vs_id, "status": status, "file_counts": counts}
-
-    def cancel_batch(self, owner: str, vs_id: str, batch_id: str) -> dict:
-        """Cancel the batch's files that are still in progress."""
-        batch = self.batch_item(owner, vs_id, batch_id)
-        if not batch["cancelled"]:
-            pending = self.query_all(vs_pk(vs_id), "file#", where={"batch_id": batch_id, "status": "in_progress"})
-            if not pending and self.get_batch(owner, vs_id, batch_id)["status"] != "in_progress":
-                raise InvalidRequestError("This batch is no longer in progress and cannot be cancelled.")
-            self.store.update(batch["pk"], batch["sk"], set={"cancelled": True})
-            for item in pending:
-                self.finish(vs_id, item["id"], "cancelled", {})
-        return self.get_batch(owner, vs_id, batch_id)
 
     # helpers
 

@@ -17,6 +17,10 @@ def _vs():
     return services().file_search.vector_stores
 
 
+def _batches():
+    return services().file_search.batches
+
+
 def _strategy(model) -> dict | None:
     return model.model_dump() if model is not None else None
 
@@ -65,22 +69,21 @@ def create_file_batch(vs_id: str):
                  for f in body.files]
     else:
         files = [{"file_id": file_id} for file_id in body.file_ids]
-    return _vs().create_batch(client_id(), vs_id, files, _strategy(body.chunking_strategy), body.attributes)
+    return _batches().create(client_id(), vs_id, files, _strategy(body.chunking_strategy), body.attributes)
 
 
 @bp.get("/vector_stores/<vs_id>/file_batches/<batch_id>")
 def retrieve_file_batch(vs_id: str, batch_id: str):
-    return _vs().get_batch(client_id(), vs_id, batch_id)
+    return _batches().get(client_id(), vs_id, batch_id)
 
 
 @bp.post("/vector_stores/<vs_id>/file_batches/<batch_id>/cancel")
 def cancel_file_batch(vs_id: str, batch_id: str):
-    return _vs().cancel_batch(client_id(), vs_id, batch_id)
+    return _batches().cancel(client_id(), vs_id, batch_id)
 
 
 @bp.get("/vector_stores/<vs_id>/file_batches/<batch_id>/files")
 def list_file_batch_files(vs_id: str, batch_id: str):
     q = parse_query(FileListQuery)
-    _vs().batch_item(client_id(), vs_id, batch_id)
-    page = _vs().list_files(client_id(), vs_id, q.limit, q.order, q.after, q.before, q.filter, batch_id)
+    page = _batches().list_files(client_id(), vs_id, batch_id, q.limit, q.order, q.after, q.before, q.filter)
     return list_body(page, file_object)
