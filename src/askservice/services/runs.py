@@ -129,14 +129,18 @@ class Runs:
         )
         return item
 
-    def _claim_thread(self, thread_id: str, run: dict, thread: dict | None = None) -> None:
-        """Point the thread at `run` and write the run, both or neither; 409 if another is active."""
+    def _claim_thread(self, thread_id: str, run: dict, checked: dict | None = None) -> None:
+        """Point the thread at `run` and write the run, both or neither; 409 if another is active.
+
+        `checked`: the thread item as just read and found free (the first try trusts it)."""
+        thread = checked
         for _ in range(CREATE_RETRIES):
-            thread = thread or self.threads.item(thread_id)
             if thread is None:
-                raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
-            if self.active_run(thread) is not None:
-                raise self._busy(thread_id)
+                thread = self.threads.item(thread_id)
+                if thread is None:
+                    raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
+                if self.active_run(thread) is not None:
+                    raise self._busy(thread_id)
             try:
                 self.store.transact([
                     Update(thread["pk"], thread["sk"], set={"active_run": run["id"]}, expected_version=thread["version"]),
