@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import requests
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
@@ -31,9 +33,11 @@ from askservice.services.file_search import build_file_search  # noqa: E402
 from askservice.services.retrieval import Retriever  # noqa: E402
 from askservice.store import open_store  # noqa: E402
 from tests.aws import DynamoLocal, S3Server  # noqa: E402
+from tests.servers import Service  # noqa: E402
 from tests.upstream import UpstreamProcess  # noqa: E402
 
 SYLLABLES = "ka lo mi ne ru sa te vo zu pa ri do ge fa hu ja ky lu mo ni".split()
+OWNER = "default"  # the client of a service with open access, so its HTTP search sees the same stores
 STATIC = {"type": "static", "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 100}}
 WORDS_PER_FILE = 3300  # about 77 chunks of STATIC a file
 
@@ -67,6 +71,7 @@ def backend_servers(backend: str, tmp: Path) -> list:
 
 
 def build(backend: str, tmp: Path, upstream_url: str | None):
+    """Return the file-search services on a fresh store, and the environment of a service on it."""
     if backend == "sqlite":
         env = {"store_url": f"sqlite:///{tmp}/bench.db", "blob_url": f"file://{tmp}/blobs"}
     else:
@@ -76,12 +81,33 @@ def build(backend: str, tmp: Path, upstream_url: str | None):
     blobs = open_blobs(settings)
     fs = build_file_search(settings, open_store(settings, blobs), blobs)
     fs.vector_stores.schedule = lambda vs_id, file_id: None  # ingested below, timed
-    return fs
+    service_env = {"STORE_URL": settings.store_url, "BLOB_URL": settings.blob_url}
+    if upstream_url:
+        service_env.update(UPSTREAM_BASE_URL=upstream_url, EMBEDDING_MODEL=settings.embedding_model)
+    return fs, service_env
+
+
+def http_latencies(service_env: dict, tmp: Path, vs_id: str, queries: list[str], repeat: int) -> list[float]:
+    """Return the milliseconds of `POST /v1/vector_stores/{id}/search` through gunicorn+gevent (warm worker)."""
+    service = Service(service_env, tmp)
+    try:
+        with requests.Session() as http:  # one kept-alive connection: one worker, its cache warmed first
+            url = service.url(f"/v1/vector_stores/{vs_id}/search")
+            for q in queries[:3]:
+                http.post(url, json={"query": q}, timeout=60).raise_for_status()
+            out = []
+            for i in range(repeat):
+                start = time.perf_counter()
+                http.post(url, json={"query": queries[i % len(queries)]}, timeout=60).raise_for_status()
+                out.append((time.perf_counter() - start) * 1000)
+            return out
+    finally:
+        service.stop()
 
 
 def ingest(fs, docs, strategy=STATIC) -> tuple[str, float, int, int]:
     """Upload and ingest `docs` into a new store; return (vs_id, seconds, bytes, chunks)."""
-    owner = "bench"
+    owner = OWNER
     ids = [fs.files.create(owner, name, io.BytesIO(text.encode()), "assistants")["id"] for name, text in docs]
     vs = fs.vector_stores.create(owner, "bench", [], None, None, None)
     start = time.perf_counter()
@@ -130,7 +156,7 @@ def pct(values: list[float], p: float) -> float:
 def recall_at_5(fs, vs_id, facts) -> float:
     found = 0
     for question, code in facts:
-        data = fs.retriever.search_store("bench", vs_id, question, max_num_results=5)["data"]
+        data = fs.retriever.search_store(OWNER, vs_id, question, max_num_results=5)["data"]
         found += any(code in d["content"][0]["text"] for d in data)
     return found / len(facts)
 
@@ -152,29 +178,31 @@ def main() -> None:
             for label, files, facts_per_file in sizes:
                 docs, facts = corpus(rng, files, WORDS_PER_FILE, facts_per_file)
                 for mode, url in (("hybrid", upstream.client.base_url), ("keyword", None)):
-                    fs = build(args.backend, tmp / f"{label}-{mode}", url)
+                    fs, service_env = build(args.backend, tmp / f"{label}-{mode}", url)
                     vs_id, seconds, size, chunks = ingest(fs, docs)
                     questions = [q for q, _ in facts]
                     timed = Timed(fs.retriever.embed) if fs.retriever.embed else None
                     fs.retriever.embed = timed
-                    fs.retriever.search_store("bench", vs_id, questions[0])  # warm the cache
-                    warm, own = latencies(lambda q: fs.retriever.search_store("bench", vs_id, q), questions, 200, timed)
-                    cold, cold_own = latencies(lambda q: Retriever(fs.vector_stores, timed).search_store("bench", vs_id, q),
+                    fs.retriever.search_store(OWNER, vs_id, questions[0])  # warm the cache
+                    warm, own = latencies(lambda q: fs.retriever.search_store(OWNER, vs_id, q), questions, 200, timed)
+                    cold, cold_own = latencies(lambda q: Retriever(fs.vector_stores, timed).search_store(OWNER, vs_id, q),
                                                questions, 5 if label == "10k" else 20, timed)
+                    http = http_latencies(service_env, tmp, vs_id, questions, 200)
                     rows.append((label, mode, chunks, size / 1e6 / seconds, chunks / seconds, pct(warm, 50), pct(warm, 99),
-                                 pct(own, 50), pct(own, 99), statistics.median(cold_own),
+                                 pct(own, 50), pct(own, 99), statistics.median(cold_own), pct(http, 50), pct(http, 99),
                                  recall_at_5(fs, vs_id, facts), len(facts)))
         finally:
             for server in [upstream, *servers]:
                 server.stop()
     print(f"\nbackend: {args.backend}   (search = one vector store; uncached = baseline re-reading items and blobs)")
     print("ms columns: whole search; 'excl. embed' leaves out the query's /v1/embeddings round trip")
+    print("HTTP: POST /v1/vector_stores/{id}/search through gunicorn+gevent, a warm worker, 1 client")
     head = ("store", "ranking", "chunks", "ingest MB/s", "chunks/s", "p50 ms", "p99 ms", "p50 excl. embed",
-            "p99 excl. embed", "uncached p50 excl. embed", "cache speed-up", "recall@5")
+            "p99 excl. embed", "uncached p50 excl. embed", "cache speed-up", "HTTP p50", "HTTP p99", "recall@5")
     print(" | ".join(head))
-    for label, mode, chunks, mbs, cps, p50, p99, own50, own99, cold, recall, n in rows:
+    for label, mode, chunks, mbs, cps, p50, p99, own50, own99, cold, h50, h99, recall, n in rows:
         print(f"{label} | {mode} | {chunks} | {mbs:.2f} | {cps:.0f} | {p50:.2f} | {p99:.2f} | {own50:.2f} | "
-              f"{own99:.2f} | {cold:.1f} | {cold / own50:.0f}x | {recall:.3f} (n={n})")
+              f"{own99:.2f} | {cold:.1f} | {cold / own50:.0f}x | {h50:.2f} | {h99:.2f} | {recall:.3f} (n={n})")
 
 
 if __name__ == "__main__":
