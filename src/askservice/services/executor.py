@@ -33,6 +33,7 @@ from askservice.services.run_records import (
     step_object,
 )
 from askservice.services.run_tools import ToolContext
+from askservice.services.together import Later
 from askservice.store.base import ABSENT, Check, Put
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ class Executor:
         self._open_message: dict | None = None
         self._partial: list[str] = []
         self._open_steps: list[dict] = []
+        self._history: Later | None = None
 
     def start(self) -> None:
         """Execute the run in a new greenlet of this worker."""
@@ -134,6 +136,7 @@ class Executor:
 
     def _guarded(self) -> None:
         try:
+            self._history = Later(self._read_history)  # the first turn's messages, read meanwhile
             self._claim()
             threading.Thread(target=self._watch, name=f"lease-{self.run['id']}", daemon=True).start()
             for _ in range(MAX_TURNS):
@@ -202,13 +205,7 @@ class Executor:
     def _request(self) -> dict:
         run = self.run
         system = "\n\n".join(p for p in (run.get("instructions"), run.get("additional_instructions")) if p)
-        last = (run.get("truncation_strategy") or {}).get("last_messages")
-        if (run.get("truncation_strategy") or {}).get("type") != "last_messages":
-            last = None
-        history = [
-            {"role": m["role"], "content": chat_content(m)}
-            for m in self.runs.thread_history(run["thread_id"], run["id"], last)
-        ]
+        history, self._history = (self._history.result() if self._history else self._read_history()), None
         tail = self._step_messages()
         head = [{"role": "system", "content": system}] if system else []
         budget = run.get("max_prompt_tokens")
@@ -239,6 +236,15 @@ class Executor:
             if choice is not None:
                 body["tool_choice"] = choice
         return body
+
+    def _read_history(self) -> list[dict]:
+        """Return the thread's messages the run reads (under its truncation strategy) as chat messages."""
+        strategy = self.run.get("truncation_strategy") or {}
+        last = strategy.get("last_messages") if strategy.get("type") == "last_messages" else None
+        return [
+            {"role": m["role"], "content": chat_content(m)}
+            for m in self.runs.thread_history(self.run["thread_id"], self.run["id"], last)
+        ]
 
     def _offered_tools(self) -> tuple[list[dict], object]:
         tools, self._server = [], {}

@@ -39,6 +39,7 @@ from askservice.services.run_records import (
     step_object,
 )
 from askservice.services.run_tools import ServerTool
+from askservice.services.together import together
 from askservice.store.base import ABSENT, ConditionFailed, Page, Put, Store, Update
 
 log = logging.getLogger("askservice.runs")
@@ -69,8 +70,10 @@ class Runs:
 
     def create(self, owner: str, thread_id: str, params: dict, events: Events | None = None) -> dict:
         """Create a run on a thread (adding `additional_messages` first) and start executing it."""
-        thread = self.threads.get_item(owner, thread_id)
-        assistant = self.assistants.get_item(owner, params["assistant_id"])
+        thread, assistant = together(
+            lambda: self.threads.get_item(owner, thread_id),
+            lambda: self.assistants.get_item(owner, params["assistant_id"]),
+        )
         self._require_llm()
         if self.active_run(thread) is not None:
             raise self._busy(thread_id)
