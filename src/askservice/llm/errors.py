@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import json
 
-import requests
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from askservice.errors import (
     InvalidRequestError,
@@ -59,12 +64,14 @@ def from_exception(exc: Exception, *, started: bool = False) -> ServiceError:
     """Return the error for a network failure; `started` when part of the answer had arrived."""
     if isinstance(exc, ServiceError):
         return exc
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, MaxRetryError) and exc.reason is not None:
+        exc = exc.reason  # the connect retries ran out: judge the last failure
+    if isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError):
         return UpstreamBadGatewayError("The upstream is unreachable (connect timed out).", code="upstream_unreachable")
-    if isinstance(exc, (requests.exceptions.ReadTimeout, ReadTimeoutError, TimeoutError)):
+    if isinstance(exc, (ReadTimeoutError, TimeoutError)):
         where = "the next chunk" if started else "its first byte"
         return UpstreamTimeoutError(f"The upstream did not send {where} within UPSTREAM_TIMEOUT.")
-    if isinstance(exc, requests.exceptions.ConnectionError) and not started:
+    if isinstance(exc, (NewConnectionError, HTTPError, OSError)) and not started:
         return UpstreamBadGatewayError("The upstream is unreachable (connection failed).", code="upstream_unreachable")
     if isinstance(exc, ValueError):
         return UpstreamBadGatewayError("The upstream sent an answer that is not valid JSON.")
