@@ -7,7 +7,8 @@ in 5 chunks), DynamoDB Local (tests/aws.py; `make dynamodb-local` installs it), 
 under gunicorn -k gevent (2 workers) per backend. Baseline: the same chat request sent straight
 to the upstream, streamed to its end (and to its first content chunk), measured in this run.
 
-Per backend, `--runs` runs each (a fresh thread per run, created outside the timing):
+Per backend, `--runs` runs each (a fresh thread per run, created outside the timing), in rounds
+that interleave every row with the baseline, so that load from elsewhere weighs on all alike:
   poll     POST /threads/{id}/runs, then GET the run every 2 ms until `completed`
   stream   POST ... with stream: true, until the `thread.run.completed` event
   TTFD     POST ... with stream: true, until the first `thread.message.delta`
@@ -43,22 +44,24 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def direct(upstream_url: str, rounds: int) -> tuple[list[float], list[float]]:
-    """Time the upstream alone: whole streamed answers, and first content chunks (seconds)."""
-    http = requests.Session()
-    body = {"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
+class Direct:
+    """The baseline: the executor's kind of chat request sent straight to the upstream."""
+
+    BODY = {"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
             "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "solve 3x + 11 = 14"}]}
-    whole, first = [], []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        got_first = None
-        with http.post(upstream_url + "/chat/completions", json=body, stream=True, timeout=30) as response:
+
+    def __init__(self, upstream_url: str):
+        self.url = upstream_url + "/chat/completions"
+        self.http = requests.Session()
+
+    def measure(self) -> tuple[float, float]:
+        """Return (whole streamed answer, first content chunk) in seconds."""
+        started, first = time.perf_counter(), None
+        with self.http.post(self.url, json=self.BODY, stream=True, timeout=30) as response:
             for line in response.iter_lines():
-                if got_first is None and b'"content": "' in line and b'"content": ""' not in line:
-                    got_first = time.perf_counter() - started
-        whole.append(time.perf_counter() - started)
-        first.append(got_first)
-    return whole, first
+                if first is None and b'"content": "' in line and b'"content": ""' not in line:
+                    first = time.perf_counter() - started
+        return time.perf_counter() - started, first
 
 
 class RunClient:
@@ -115,10 +118,8 @@ def main() -> None:
     started: list = []
     try:
         upstream.client.script({"content": ANSWER, "chunks": 5, "latency": args.latency}, model=MODEL, repeat=True)
-        whole, first = direct(upstream.client.base_url, args.runs)
-        base_whole, base_first = statistics.median(whole), statistics.median(first)
-        rows = [("upstream direct", "whole answer", base_whole * 1000, pct(whole, 0.99) * 1000, None, None),
-                ("upstream direct", "first chunk", base_first * 1000, pct(first, 0.99) * 1000, None, None)]
+        baseline = Direct(upstream.client.base_url)
+        clients = {}
         for backend in args.backends.split(","):
             env = {"UPSTREAM_BASE_URL": upstream.client.base_url}
             if backend == "dynamodb":
@@ -129,25 +130,30 @@ def main() -> None:
                 env.update(dynamo.env())
             service = Service(env, tmp / backend)
             started.append(service)
-            client = RunClient(service)
+            clients[backend] = RunClient(service)
             for _ in range(50):  # warm up connections, caches and the JVM of DynamoDB Local
-                client.poll()
-            for mode, measure, base in (
-                ("poll", client.poll, base_whole),
-                ("stream", lambda: client.stream(b"thread.run.completed"), base_whole),
-                ("TTFD", lambda: client.stream(b"thread.message.delta"), base_first),
-            ):
-                times = [measure() for _ in range(args.runs)]
-                overhead = [(t - base) * 1000 for t in times]
-                rows.append((backend, mode, statistics.median(times) * 1000, pct(times, 0.99) * 1000,
-                             statistics.median(overhead), pct(overhead, 0.99)))
+                clients[backend].poll()
+        # Rounds interleave every measurement, so that load from elsewhere falls on all rows alike.
+        samples: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.runs):
+            whole, first = baseline.measure()
+            samples.setdefault(("upstream direct", "whole answer"), []).append(whole)
+            samples.setdefault(("upstream direct", "first chunk"), []).append(first)
+            for backend, client in clients.items():
+                samples.setdefault((backend, "poll"), []).append(client.poll())
+                samples.setdefault((backend, "stream"), []).append(client.stream(b"thread.run.completed"))
+                samples.setdefault((backend, "TTFD"), []).append(client.stream(b"thread.message.delta"))
+        base_whole = statistics.median(samples[("upstream direct", "whole answer")])
+        base_first = statistics.median(samples[("upstream direct", "first chunk")])
         print(f"\nruns: {args.runs} per row, upstream latency {args.latency * 1000:.0f} ms + 5 chunks; times in ms")
         print(f"{'backend':<16} {'mode':<13} {'p50':>8} {'p99':>8} {'ovh p50':>8} {'ovh p99':>8} {'x direct':>9} {'target':>8}")
-        for backend, mode, p50, p99, o50, o99 in rows:
+        for (backend, mode), times in samples.items():
             base = base_first if mode in ("TTFD", "first chunk") else base_whole
+            overhead = [(t - base) * 1000 for t in times]
             target = f"<= {TARGETS[backend]:.0f}" if mode == "poll" and backend in TARGETS else ""
-            extra = f"{o50:8.1f} {o99:8.1f}" if o50 is not None else f"{'':8} {'':8}"
-            print(f"{backend:<16} {mode:<13} {p50:8.1f} {p99:8.1f} {extra} {p50 / (base * 1000):9.2f} {target:>8}")
+            extra = f"{'':8} {'':8}" if backend == "upstream direct" else f"{statistics.median(overhead):8.1f} {pct(overhead, 0.99):8.1f}"
+            p50 = statistics.median(times) * 1000
+            print(f"{backend:<16} {mode:<13} {p50:8.1f} {pct(times, 0.99) * 1000:8.1f} {extra} {p50 / (base * 1000):9.2f} {target:>8}")
     finally:
         for process in reversed(started):
             process.stop()
