@@ -310,7 +310,7 @@ class Executor:
             raise
         finally:
             upstream, self._upstream = self._upstream, None
-            if upstream is not None:
+            if upstream is not None and not upstream.closed:  # read to its end, it went back to the pool
                 upstream.close()
         self._check_interrupt()
         return "".join(text), calls, finish, usage
