@@ -164,16 +164,19 @@ def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, client, as
                                                     poll_interval_ms=20).status == "completed"
 
 
-def test_a_waiting_run_outlives_its_workers(runs_short_service, client, assistant, upstream):
+def test_a_waiting_run_outlives_its_workers(runs_service, upstream):
+    """On the service with default timers: the run has minutes to wait, however slow the respawn."""
+    client = sdk(runs_service)
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
     marker = upstream.marker()
     weather_script(upstream, marker)
     thread, run = _run(client, assistant, f"weather after restart {marker}")
     run = wait_status(client, thread.id, run.id, {"requires_action"})
-    old = _workers(runs_short_service.pid)
+    old = _workers(runs_service.pid)
     for pid in old:
         os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: len(set(_workers(runs_short_service.pid)) - set(old)) == len(old), timeout=20, what="respawn")
-    wait_until(lambda: requests.get(runs_short_service.url("/v1/health"), timeout=2).ok, timeout=20, what="health")
+    wait_until(lambda: len(set(_workers(runs_service.pid)) - set(old)) == len(old), timeout=20, what="respawn")
+    wait_until(lambda: requests.get(runs_service.url("/v1/health"), timeout=2).ok, timeout=20, what="health")
 
     outputs = [{"tool_call_id": c.id, "output": "68F"} for c in run.required_action.submit_tool_outputs.tool_calls]
     run = client.beta.threads.runs.submit_tool_outputs_and_poll(
