@@ -146,7 +146,8 @@ def test_unreachable_upstream_is_bad_gateway_after_bounded_retries():
     started = time.monotonic()
     with pytest.raises(UpstreamBadGatewayError) as caught:
         dead.chat({"model": "m", "messages": []})
-    assert caught.value.code == "upstream_unreachable" and time.monotonic() - started < 1.0
+    # bounded: two quick retries, not a wait for UPSTREAM_TIMEOUT or a retry loop
+    assert caught.value.code == "upstream_unreachable" and time.monotonic() - started < 3.0
 
 
 def test_embeddings_come_back_in_input_order(llm, upstream):
