@@ -36,6 +36,7 @@ A response SPEC (every key optional)
     delay            seconds between streamed chunks (0)
     latency          seconds before the status line: a slow first byte (0)
     cut_after        stream this many chunks, then drop the connection without `[DONE]`
+    linger           seconds to keep a stream's body open after `[DONE]` before ending it
     status           an HTTP error status to answer with (e.g. 500, 429), OpenAI's error body
     retry_after      the Retry-After header sent with `status`
     raw              a body sent verbatim (status 200 and JSON unless `status` / `content_type`
@@ -315,6 +316,9 @@ def _stream(events: list[bytes], spec: dict, entry: dict):
                 return
             yield event
             entry["chunks_sent"] = n + 1
+        if spec.get("linger") and _client_left(entry.get("socket"), float(spec["linger"])):
+            entry["outcome"] = "disconnected"
+            return
         entry["outcome"] = "completed"
     except GeneratorExit:
         entry["outcome"] = "disconnected"

@@ -78,6 +78,20 @@ def test_close_from_another_greenlet_ends_the_stream_and_the_connection(llm, ups
     assert record["outcome"] == "disconnected" and record["ended_at"] - closed_at < 1.0
 
 
+def test_an_upstream_lingering_after_done_does_not_hold_the_stream(upstream):
+    patient = LLMClient(upstream.base_url, timeout=10.0)
+    mark = upstream.marker()
+    upstream.script({"content": "a b", "linger": 3.0}, match=mark)
+    started = time.monotonic()
+    with patient.stream_chat(_body(mark)) as stream:
+        assert len(list(stream)) == 4
+    assert time.monotonic() - started < 2.0  # the drain after [DONE] is bounded, unlike the 3 s linger
+    deadline = time.monotonic() + 3
+    while _record(upstream, mark)["ended_at"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _record(upstream, mark)["outcome"] == "disconnected"  # that connection was dropped, not pooled
+
+
 def test_sse_framing_variants_are_parsed(llm, upstream):
     mark = upstream.marker()
     raw = 'data:{"n": 1}\r\n\r\n: a comment\n\nevent: x\ndata: {"n":\ndata: 2}\n\ndata: [DONE]\n\n'

@@ -32,6 +32,7 @@ from askservice.llm.errors import ERROR_BODY_LIMIT, from_exception, from_status
 POOL_SIZE = 2000  # a gevent worker serves up to worker_connections (2000) requests at once
 CONNECT_RETRIES = 2
 READ_SIZE = 65_536
+DRAIN_SECONDS = 0.25  # after [DONE]: time left for the body's end before the connection is dropped
 STREAM_KIND = "chat_completions_stream"  # metrics label: the kind of a streamed chat request
 
 _sessions: dict[int, requests.Session] = {}
@@ -121,6 +122,13 @@ class ChatStream:
             return
         _discard(self._response)
 
+    def _bound_drain(self) -> None:
+        # After [DONE], only the end of the body is left: wait for it briefly, not for
+        # UPSTREAM_TIMEOUT (the pool sets the socket's timeout again on its next request).
+        sock = getattr(self._response.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(DRAIN_SECONDS)
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for payload in self.events():
             try:
@@ -162,6 +170,7 @@ class ChatStream:
                         payload, data_lines = b"\n".join(data_lines), []
                         if payload == b"[DONE]":
                             done = True
+                            self._bound_drain()
                             break
                         yield payload
             if self.closed:
