@@ -239,3 +239,14 @@ def runs_service_store_missing(service, run, steps) -> bool:
         return all(item is None for item in gone)
     finally:
         store.close()
+
+
+def test_no_upstream_configured_is_a_503_and_leaves_no_run(bare_service):
+    client = sdk(bare_service)
+    assistant = client.beta.assistants.create(model="gpt-4o")
+    thread = _thread(client, "anyone there?")
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+    assert caught.value.status_code == 503 and "UPSTREAM_BASE_URL" in caught.value.message
+    assert client.beta.threads.runs.list(thread_id=thread.id).data == []
+    client.beta.threads.messages.create(thread.id, role="user", content="the thread is still free")
