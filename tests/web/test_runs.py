@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from tests.schema import assert_schema
-from tests.web.run_support import SDK_DEPRECATIONS, WEATHER, WEATHER_TOOL, api, sdk, wait_status
+from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, api, sdk, wait_status
 
 pytestmark = SDK_DEPRECATIONS
 
