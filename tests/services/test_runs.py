@@ -152,3 +152,27 @@ def test_a_stream_reader_that_leaves_does_not_stop_the_run(services, assistant, 
         while services.runs.retrieve(OWNER, thread["id"], run["id"])["status"] != "completed":
             gevent.sleep(0.05)
     assert services.messages.history(thread["id"])[-1]["content"][0]["text"]["value"] == "a b c d e f"
+
+
+def test_a_cancel_from_another_worker_stops_the_executor(services, settings_for, assistant, upstream):
+    other = build_services(settings_for(upstream_base_url=upstream.base_url))  # a second worker, same store
+    marker = upstream.marker()
+    upstream.script({"content": " ".join(["slow"] * 30), "delay": 0.2}, match=marker)
+    thread = _thread(services, f"cancel me elsewhere {marker}")
+    events = Channel()
+    run = services.runs.create(OWNER, thread["id"], {"assistant_id": assistant["id"]}, events)
+    with gevent.Timeout(10):
+        while services.runs.retrieve(OWNER, thread["id"], run["id"])["status"] != "in_progress":
+            gevent.sleep(0.02)
+    gevent.sleep(0.3)
+    try:
+        assert other.runs.cancel(OWNER, thread["id"], run["id"])["status"] == "cancelling"
+        with gevent.Timeout(5):  # the executor's watcher reads the run at least every 0.5 s
+            names = [name for name, _ in events]
+    finally:
+        other.runs.close()
+        other.store.close()
+    assert names[-4:] == [
+        "thread.run.cancelling", "thread.message.incomplete", "thread.run.step.cancelled", "thread.run.cancelled",
+    ]
+    assert upstream.requests(match=marker)[-1]["outcome"] == "disconnected"
