@@ -13,7 +13,7 @@ from askservice.services import build_services
 from askservice.services.executor import Executor
 from askservice.services.run_events import Channel
 from askservice.services.run_records import ACTIVE_INDEX, now_ms, run_key
-from tests.web.run_support import WEATHER, weather_script
+from tests.web.run_support import WEATHER, upstream_outcome, weather_script
 
 OWNER = "client-a"
 
@@ -175,4 +175,4 @@ def test_a_cancel_from_another_worker_stops_the_executor(services, settings_for,
     assert names[-4:] == [
         "thread.run.cancelling", "thread.message.incomplete", "thread.run.step.cancelled", "thread.run.cancelled",
     ]
-    assert upstream.requests(match=marker)[-1]["outcome"] == "disconnected"
+    upstream_outcome(upstream, marker, "disconnected")

@@ -96,6 +96,19 @@ def wait_status(client: OpenAI, thread_id: str, run_id: str, statuses: set[str],
         time.sleep(0.05)
 
 
+def upstream_outcome(upstream, marker: str, outcome: str) -> dict:
+    """Wait until the upstream's last request matching `marker` ended with `outcome`; return its record.
+
+    The upstream notices a client that left only at its next write, a chunk delay later."""
+    deadline = time.monotonic() + 10
+    while True:
+        record = upstream.requests(match=marker)[-1]
+        if record["outcome"] == outcome or time.monotonic() > deadline:
+            assert record["outcome"] == outcome, record
+            return record
+        time.sleep(0.05)
+
+
 def weather_script(upstream, marker: str, answer: str = "It is 68 degrees F in San Francisco.") -> None:
     """Script a getCurrentWeather call, then `answer` once the output came back."""
     call = {"name": "getCurrentWeather", "arguments": {"location": "San Francisco, CA", "unit": "f"}}

@@ -18,6 +18,7 @@ from tests.web.run_support import (
     collapse,
     read_sse,
     sdk,
+    upstream_outcome,
     wait_status,
     weather_script,
 )
@@ -154,7 +155,7 @@ def test_cancel_mid_stream_ends_the_stream_cancelled(runs_service, assistant, up
         "thread.message.delta", "thread.run.cancelling", "thread.message.incomplete", "thread.run.step.cancelled",
         "thread.run.cancelled", "done",
     ]
-    assert upstream.requests(match=marker)[-1]["outcome"] == "disconnected"
+    upstream_outcome(upstream, marker, "disconnected")
 
 
 def test_client_leaving_a_stream_does_not_lose_the_run(runs_service, assistant, upstream):
@@ -177,4 +178,4 @@ def test_client_leaving_a_stream_does_not_lose_the_run(runs_service, assistant, 
 
     assert run.status == "completed"
     assert client.beta.threads.messages.list(thread.id).data[0].content[0].text.value == words
-    assert upstream.requests(match=marker)[-1]["outcome"] == "completed"
+    upstream_outcome(upstream, marker, "completed")
