@@ -141,12 +141,14 @@ def test_cancel_while_requires_action_is_immediate(client, assistant, upstream):
         client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
 
 
-def test_cancel_in_progress_stops_the_upstream_call(client, assistant, upstream):
+def test_cancel_in_progress_stops_the_upstream_call(runs_service, client, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": "one two three four five six seven eight nine ten", "delay": 0.5}, match=marker)
     thread = _thread(client, f"count {marker}")
     run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
     wait_status(client, thread.id, run.id, {"in_progress"})
+    working = api(runs_service, "GET", f"/threads/{thread.id}/runs/{run.id}")
+    assert working.headers["openai-poll-after-ms"] == "250"  # the SDK's poll helpers follow it
     gevent.sleep(0.7)  # a few words arrived
 
     answer = client.beta.threads.runs.cancel(run.id, thread_id=thread.id)

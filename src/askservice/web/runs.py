@@ -23,7 +23,7 @@ from askservice.web.run_schemas import (
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("runs", __name__)
-POLL_AFTER_MS = "50"  # `openai-poll-after-ms`: how soon the SDK's poll helpers look again
+POLL_AFTER_MS = "250"  # `openai-poll-after-ms`: how soon the SDK's poll helpers look again
 DONE = sse.event(b"[DONE]", "done")
 
 
