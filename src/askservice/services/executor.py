@@ -13,7 +13,6 @@ While it works the executor holds the run's lease: a watcher greenlet renews it,
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ from askservice import metrics
 from askservice.errors import InvalidRequestError, ServiceError, UpstreamRateLimitError
 from askservice.ids import new_id
 from askservice.services.run_events import Events
+from askservice.services.run_prompt import chat_content, estimate_tokens, fit, message_tokens, step_messages
 from askservice.services.run_records import (
     StateChanged,
     change,
@@ -59,30 +59,6 @@ class Incomplete(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-def estimate_tokens(text: str) -> int:
-    """Estimate the tokens of `text` (about four characters a token) when the upstream says nothing."""
-    return max(1, len(text) // 4) if text else 0
-
-
-def chat_content(message: dict):
-    """Return a thread message's content as chat-completions content (a string when all text)."""
-    parts = []
-    for part in message.get("content") or []:
-        if part.get("type") == "text":
-            parts.append({"type": "text", "text": part["text"]["value"]})
-        elif part.get("type") == "image_url":
-            parts.append({"type": "image_url", "image_url": part["image_url"]})
-    if all(p["type"] == "text" for p in parts):
-        return "\n".join(p["text"] for p in parts)
-    return parts
-
-
-def _size(message: dict) -> int:
-    content = message.get("content")
-    text = content if isinstance(content, str) else json.dumps(content or "")
-    return estimate_tokens(text) + estimate_tokens(json.dumps(message.get("tool_calls") or ""))
 
 
 class Executor:
@@ -178,7 +154,7 @@ class Executor:
         request = self._request()
         text, calls, finish, usage = self._call(request)
         usage = usage or {
-            "prompt_tokens": sum(_size(m) for m in request["messages"]),
+            "prompt_tokens": sum(message_tokens(m) for m in request["messages"]),
             "completion_tokens": estimate_tokens(text + "".join(c["arguments"] for c in calls)),
         }
         usage = {
@@ -206,15 +182,12 @@ class Executor:
         run = self.run
         system = "\n\n".join(p for p in (run.get("instructions"), run.get("additional_instructions")) if p)
         history, self._history = (self._history.result() if self._history else self._read_history()), None
-        tail = self._step_messages()
+        tail = step_messages(self.steps or [])
         head = [{"role": "system", "content": system}] if system else []
         budget = run.get("max_prompt_tokens")
         if budget:
-            used = (run.get("usage") or {}).get("prompt_tokens") or 0
-            fixed = sum(_size(m) for m in head + tail)
-            while history and used + fixed + sum(_size(m) for m in history) > budget:
-                history.pop(0)
-            if used + fixed + sum(_size(m) for m in history) > budget or not (history or tail):
+            history = fit(head, history, tail, budget - ((run.get("usage") or {}).get("prompt_tokens") or 0))
+            if history is None:
                 raise Incomplete("max_prompt_tokens")
         body = {"model": run["model"], "messages": head + history + tail, "stream": True,
                 "stream_options": {"include_usage": True}}
@@ -269,23 +242,6 @@ class Executor:
     def _tool_context(self, tool: dict) -> ToolContext:
         resources = self.runs.tool_resources(self.run)
         return ToolContext(owner=self.run["owner"], run=run_object(self.run), tool=tool, **resources)
-
-    def _step_messages(self) -> list[dict]:
-        out: list[dict] = []
-        for step in self.steps or []:
-            if step["type"] == "message_creation" and step.get("chat_text") is not None:
-                out.append({"role": "assistant", "content": step["chat_text"]})
-            elif step["type"] == "tool_calls" and step.get("chat_calls"):
-                calls = step["chat_calls"]
-                out.append({
-                    "role": "assistant", "content": None,
-                    "tool_calls": [
-                        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-                        for c in calls
-                    ],
-                })
-                out += [{"role": "tool", "tool_call_id": c["id"], "content": c.get("output") or ""} for c in calls]
-        return out
 
     def _call(self, request: dict) -> tuple[str, list[dict], str | None, dict | None]:
         """Stream one completion, relaying deltas; return its text, calls, finish reason and usage."""
