@@ -107,7 +107,8 @@ class Executor:
         finally:
             self._stop.set()
             self._wake.set()
-            self.runs.executing.pop(run_id, None)
+            if self.runs.executing.get(run_id) is self:  # a later executor of the run may have taken over
+                del self.runs.executing[run_id]
             self.events.close()
 
     def _guarded(self) -> None:
