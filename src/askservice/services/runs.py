@@ -11,13 +11,9 @@ waiting in `requires_action` past `expires_at` becomes `expired`.
 
 from __future__ import annotations
 
-import logging
 import os
-import random
 import socket
-import threading
 import time
-import weakref
 
 from askservice import metrics
 from askservice.errors import ConflictError, InvalidRequestError, NotConfiguredError, NotFoundError
@@ -38,11 +34,11 @@ from askservice.services.run_records import (
     step_key,
     step_object,
 )
+from askservice.services.run_sweeper import Sweeper
 from askservice.services.run_tools import ServerTool
 from askservice.services.together import together
 from askservice.store.base import ABSENT, ConditionFailed, Page, Put, Store, Update
 
-log = logging.getLogger("askservice.runs")
 CREATE_RETRIES = 20
 RUN_DEFAULTS = ("model", "instructions", "tools", "temperature", "top_p", "response_format")
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
@@ -62,9 +58,7 @@ class Runs:
         """Tools executed by the server, by tool type (file_search registers itself here)."""
         self.executing: dict[str, Executor] = {}
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{new_id('')[-6:]}"
-        self._sweeper: threading.Thread | None = None
-        self._sweeper_lock = threading.Lock()
-        self._closed = threading.Event()
+        self.sweeper = Sweeper(self)
 
     # -- create -------------------------------------------------------------------------------
 
@@ -399,18 +393,11 @@ class Runs:
 
     def ensure_sweeper(self) -> None:
         """Start this process's sweeper once (lazily: the worker's first request starts it)."""
-        if self._closed.is_set() or (self._sweeper is not None and self._sweeper.is_alive()):
-            return
-        with self._sweeper_lock:
-            if self._sweeper is None or not self._sweeper.is_alive():
-                self._sweeper = threading.Thread(
-                    target=_sweep_forever, args=(weakref.ref(self),), name="run-sweeper", daemon=True
-                )
-                self._sweeper.start()
+        self.sweeper.ensure()
 
     def close(self) -> None:
         """Stop this process's sweeper (executors finish their runs on their own)."""
-        self._closed.set()
+        self.sweeper.close()
 
     def sweep(self) -> int:
         """End every active run whose lease or wait ran out; return how many were ended."""
@@ -423,26 +410,6 @@ class Runs:
             if not page.has_more:
                 return ended
             after = page.items[-1]["gsi1sk"]
-
-
-def _sweep_forever(ref: "weakref.ref[Runs]") -> None:
-    """Sweep every third of a lease (jittered) until the runs service is closed or gone."""
-    while True:
-        runs = ref()
-        if runs is None:
-            return
-        period, closed = max(0.2, runs.settings.run_lease_seconds / 3), runs._closed
-        del runs  # hold no reference while asleep: an app that is dropped takes its sweeper along
-        if closed.wait(period * random.uniform(0.8, 1.2)):
-            return
-        runs = ref()
-        if runs is None:
-            return
-        try:
-            runs.sweep()
-        except Exception:  # keep sweeping: a store hiccup must not end the sweeper
-            log.exception("run sweep failed")
-        del runs
 
 
 def shaped_step(item: dict, include: list[str] | tuple = ()) -> dict:
