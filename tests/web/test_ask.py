@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import ASK_SETTINGS
-from tests.servers import free_port
+from tests.servers import free_port, wait_until
 
 AUTH = {"Authorization": "Bearer key-a"}
 
@@ -112,7 +112,10 @@ def test_the_log_line_has_ids_but_no_key_or_body(ask_service, upstream):
     mark = upstream.marker()
     response = ask(ask_service, {"question": f"secret question {mark}"}, headers={"X-Request-Id": mark})
     assert response.status_code == 200
-    lines = [json.loads(line) for line in ask_service.log_text().splitlines() if mark in line]
+    # the line is written once the response is done, just after the client has it
+    lines = wait_until(
+        lambda: [json.loads(line) for line in ask_service.log_text().splitlines() if mark in line], what="log line"
+    )
     assert len(lines) == 1 and lines[0]["request_id"] == mark
     assert (lines[0]["method"], lines[0]["path"], lines[0]["status"], lines[0]["client_id"]) == ("POST", "/v1/ask", 200, "client-a")
     assert lines[0]["duration_ms"] >= 0

@@ -34,9 +34,9 @@ def install(app: Flask) -> None:
     def count(response):
         started = g.get("metrics_started")
         route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-        metrics.observe_request(
-            route, request.method, response.status_code, time.perf_counter() - started if started else 0.0
-        )
+        args = (route, request.method, response.status_code, time.perf_counter() - started if started else 0.0)
+        # recorded when the response is done, so a stream's first chunk never waits on the counters
+        response.call_on_close(lambda: metrics.observe_request(*args))
         return response
 
     app.register_blueprint(bp)

@@ -1,4 +1,7 @@
-"""Request ids and access logs: one JSON line per request, never a key or a body."""
+"""Request ids and access logs: one JSON line per request, never a key or a body.
+
+`duration_ms` is the time to the response's start; the line is written once the response is done.
+"""
 
 from __future__ import annotations
 
@@ -39,16 +42,14 @@ def install(app: Flask) -> None:
         request_id = g.get("request_id") or uuid.uuid4().hex
         response.headers["X-Request-Id"] = request_id
         started = g.get("started")
-        log.info(
-            json.dumps(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-                    "request_id": request_id,
-                    "client_id": g.get("client_id"),
-                }
-            )
-        )
+        record = {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "request_id": request_id,
+            "client_id": g.get("client_id"),
+        }
+        # written when the response is done, so a stream's first chunk never waits on the log
+        response.call_on_close(lambda: log.info(json.dumps(record)))
         return response
