@@ -35,11 +35,6 @@ def encoding():
         return bpe_openai.get_encoding(ENCODING)
 
 
-def count_tokens(text: str) -> int:
-    """Return how many tokens `text` holds."""
-    return len(encoding().encode_ordinary(text))
-
-
 def chunk_text(text: str, max_tokens: int = 800, overlap: int = 400) -> list[Chunk]:
     """Split `text` into windows of at most `max_tokens` tokens, each sharing `overlap` with the last."""
     if max_tokens < 1 or not 0 <= overlap <= max_tokens // 2:

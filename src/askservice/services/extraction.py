@@ -22,7 +22,6 @@ PLAIN = {
 }
 HTML = {".html", ".htm"}
 PDF = {".pdf"}
-SUPPORTED = PLAIN | HTML | PDF
 
 
 class ExtractionError(Exception):

@@ -16,7 +16,6 @@ from askservice.store.base import ConditionFailed, Item, Operation, Store, Updat
 
 ACTIVE_INDEX = "runs#active"
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
-TERMINAL = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 LEASED = frozenset({"queued", "in_progress", "cancelling"})
 
 RUN_FIELDS = (

@@ -26,7 +26,6 @@ from askservice.services.files import FilesService
 from askservice.services.packing import unpack
 from askservice.store.base import ABSENT, ConditionFailed, Delete, Operation, Page, Put, Store, Update
 
-STATUSES = ("in_progress", "completed", "failed", "cancelled")
 DAY = 86400
 ACTIVE_EVERY = 60  # seconds between last_active_at writes caused by searches
 TRIES = 60
