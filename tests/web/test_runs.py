@@ -12,6 +12,7 @@ from tests.schema import assert_schema
 from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, api, sdk, upstream_outcome, wait_status
 
 pytestmark = SDK_DEPRECATIONS
+SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"  # the spec's only `include[]` value
 
 
 @pytest.fixture
@@ -192,6 +193,28 @@ def test_steps_list_paginates_and_retrieve_accepts_include(runs_service, client,
     assert_schema(raw.json(), "ListRunStepsResponse")
     with pytest.raises(openai.NotFoundError):
         steps.retrieve("step_nope", thread_id=thread.id, run_id=run.id)
+
+
+def test_include_takes_only_the_spec_value_else_a_400_naming_it(runs_service, client, assistant, upstream):
+    marker = upstream.marker()
+    thread = _thread(client, f"include {marker}")
+    for stream in (False, True):  # refused before any run starts, streamed or not
+        bad = api(runs_service, "POST", f"/threads/{thread.id}/runs", params={"include[]": "step_details.everything"},
+                  json={"assistant_id": assistant.id, "stream": stream})
+        error = bad.json()["error"]
+        assert bad.status_code == 400 and error["param"] == "include[0]" and error["type"] == "invalid_request_error"
+    assert client.beta.threads.runs.list(thread.id).data == []
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, include=[SEARCH_CONTENT],
+                                                   poll_interval_ms=20)
+    assert run.status == "completed"
+    (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, include=[SEARCH_CONTENT]).data
+    for path in (f"/threads/{thread.id}/runs/{run.id}/steps", f"/threads/{thread.id}/runs/{run.id}/steps/{step.id}"):
+        bad = api(runs_service, "GET", path, params=[("include[]", SEARCH_CONTENT), ("include[]", "file_search.results")])
+        error = bad.json()["error"]
+        assert bad.status_code == 400 and error["param"] == "include[1]" and error["type"] == "invalid_request_error"
+        assert SEARCH_CONTENT in error["message"] and set(error) == {"message", "type", "param", "code"}
+        single = api(runs_service, "GET", path, params={"include": "nope"})
+        assert single.status_code == 400 and single.json()["error"]["param"] == "include"
 
 
 def test_runs_list_update_and_not_found(runs_service, client, assistant):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+from askservice.services.runs import SEARCH_CONTENT
 from askservice.web.assistant_schemas import Metadata, ResponseFormat, Temperature, Tool, ToolResources, TopP, invalid
 from askservice.web.pages import ListQuery
 from askservice.web.thread_schemas import CreateMessage, CreateThread
@@ -138,9 +139,9 @@ class ModifyRun(BaseModel):
 
 
 class IncludeQuery(BaseModel):
-    """`include[]`: extra step content (file_search result contents)."""
+    """`include[]`: extra step content; the spec's one value asks for file_search result contents."""
 
-    include: list[str] = Field(default_factory=list)
+    include: list[Literal[SEARCH_CONTENT]] = Field(default_factory=list)
 
 
 class StepsQuery(ListQuery, IncludeQuery):
