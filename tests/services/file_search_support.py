@@ -1,6 +1,7 @@
-"""Helpers of the file-search service tests: uploads, running queued ingestion, listing blobs."""
+"""Helpers of the file-search tests: uploads, running queued ingestion, listing blobs, expiring a store."""
 
 import io
+import time
 
 PLANTED = "The vault code for the north tower is 7741."
 FILLER = " ".join(f"Paragraph {i} talks about gardens, rivers and the weather in spring." for i in range(300))
@@ -22,3 +23,8 @@ def blob_keys(fs):
     """Return the keys of every blob in the folder blob store, sorted."""
     root = fs.vector_stores.blobs.root
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def expire(store, vs_id, days_ago=2):
+    """Expire a vector store whose `expires_after` is under `days_ago` days: move its last activity that far back."""
+    store.update(f"vs#{vs_id}", "meta", set={"last_active_at": int(time.time()) - days_ago * 86400})

@@ -6,7 +6,7 @@ import gevent
 
 from askservice.services.file_search_tool import FileSearchTool
 from askservice.services.run_tools import ToolContext
-from tests.services.file_search_support import FILLER, PLANTED, ingest_all, upload
+from tests.services.file_search_support import FILLER, PLANTED, expire, ingest_all, upload
 
 
 def test_file_search_tool_searches_the_run_stores_and_cites(fs):
@@ -44,3 +44,22 @@ def test_file_search_waits_for_files_still_being_ingested(fs):
     later = gevent.spawn_later(0.3, ingest_all, fs)  # the worker that ingests it is busy for a moment
     result = FileSearchTool(fs.retriever).execute(context, json.dumps({"query": "vault code"}))
     assert later.dead and [r["file_id"] for r in result.details["results"]] == [f["id"]]
+
+
+def test_file_search_skips_expired_stores_without_waiting_for_them(fs):
+    f = upload(fs, "vault.txt", PLANTED.encode())
+    g = upload(fs, "south.txt", b"The south tower vault has no code.")
+    old = fs.vector_stores.create("alice", None, [f["id"]], None, {"anchor": "last_active_at", "days": 1}, None)
+    live = fs.vector_stores.create("alice", None, [g["id"]], None, None, None)
+    ingest_all(fs)
+    fs.vector_stores.add_file("alice", old["id"], upload(fs, "late.txt", b"vault")["id"], None, None)
+    expire(fs.vector_stores.store, old["id"])  # expired with a file still in progress: nothing will ingest it
+    context = ToolContext(owner="alice", run={"id": "run_x"}, tool={"type": "file_search"},
+                          assistant_tool_resources={"file_search": {"vector_store_ids": [old["id"]]}},
+                          thread_tool_resources={"file_search": {"vector_store_ids": [live["id"]]}})
+    waits = gevent.spawn(FileSearchTool(fs.retriever).execute, context, json.dumps({"query": "vault code"}))
+    waits.join(timeout=5)  # a store in progress would hold the search for INGEST_WAIT (30 s)
+    finished = waits.ready()
+    waits.kill()
+    assert finished, "the search waited for the expired store"
+    assert [r["file_id"] for r in waits.value.details["results"]] == [g["id"]]

@@ -2,10 +2,10 @@
 
 import pytest
 
-from askservice.errors import NotFoundError
+from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services.file_search import build_file_search
 from tests.pdf import make_pdf
-from tests.services.file_search_support import FILLER, PLANTED, blob_keys, ingest_all, upload
+from tests.services.file_search_support import FILLER, PLANTED, blob_keys, expire, ingest_all, upload
 
 
 def test_ingest_then_search_finds_the_planted_chunk_first(fs):
@@ -67,3 +67,27 @@ def test_static_chunking_and_attribute_filters(fs):
     fs.vector_stores.update_attributes("alice", vs["id"], g["id"], {"lang": "de"})
     assert fs.retriever.search_store("alice", vs["id"], "gardens", filters={"type": "eq", "key": "lang", "value": "fr"})["data"] == []
     assert len(fs.retriever.search_store("alice", vs["id"], "gardens", max_num_results=3)["data"]) == 3
+
+
+def test_an_expired_store_refuses_search_and_files_and_runs_skip_it(fs):
+    f = upload(fs, "a.txt", PLANTED.encode())
+    g = upload(fs, "b.txt", b"The south tower vault has no code.")
+    day = {"anchor": "last_active_at", "days": 1}
+    old = fs.vector_stores.create("alice", None, [f["id"]], None, day, None)
+    live = fs.vector_stores.create("alice", None, [g["id"]], None, day, None)
+    ingest_all(fs)
+    assert fs.retriever.search_store("alice", old["id"], "vault code")["data"]
+    expire(fs.vector_stores.store, old["id"])
+    vs = fs.vector_stores.get("alice", old["id"])
+    assert vs["status"] == "expired" and vs["expires_at"] == vs["last_active_at"] + 86400
+    assert fs.vector_stores.get("alice", live["id"])["status"] == "completed"
+    for refused in (lambda: fs.retriever.search_store("alice", old["id"], "vault code"),
+                    lambda: fs.vector_stores.add_file("alice", old["id"], g["id"], None, None),
+                    lambda: fs.batches.create("alice", old["id"], [{"file_id": g["id"]}], None, None)):
+        with pytest.raises(InvalidRequestError, match="has expired") as caught:
+            refused()
+        assert caught.value.param == "vector_store_id"
+    assert fs.queued == [] and fs.vector_stores.get("alice", old["id"])["file_counts"]["total"] == 1
+    found = fs.retriever.search_for_run("alice", [old["id"], live["id"]], "vault code")
+    assert [r["file_id"] for r in found] == [g["id"]]
+    assert fs.vector_stores.get("alice", old["id"])["status"] == "expired"  # skipping it did not revive it

@@ -25,7 +25,7 @@ class FileBatchesService:
                attributes: dict | None) -> dict:
         """Add many files at once; `files` are `{file_id, chunking_strategy?, attributes?}`."""
         vs = self.vector_stores
-        vs.meta(owner, vs_id)
+        vs.usable(owner, vs_id)
         for spec in files:
             vs.files.get(owner, spec["file_id"])
         batch_id = ids.new_id("vsfb_")

@@ -63,7 +63,7 @@ class FileSearchTool:
         }}
 
     def execute(self, context: ToolContext, arguments: str) -> ToolResult:
-        """Search the run's vector stores; return the sources text and the step's file_search details."""
+        """Search the run's unexpired vector stores; return the sources text and the step's file_search details."""
         try:
             query = json.loads(arguments or "{}").get("query") or ""
         except (ValueError, AttributeError):
@@ -92,8 +92,9 @@ class FileSearchTool:
                 time.sleep(POLL)
 
     def _in_progress(self, owner: str, vs_id: str) -> bool:
+        """Tell whether a store still ingests files (an expired one is skipped, so never waited for)."""
         try:
-            return self.retriever.vector_stores.get(owner, vs_id)["file_counts"]["in_progress"] > 0
+            return self.retriever.vector_stores.get(owner, vs_id)["status"] == "in_progress"
         except NotFoundError:
             return False
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import gevent
 
-from askservice.errors import NotFoundError, ServiceError
+from askservice.errors import InvalidRequestError, NotFoundError, ServiceError
 from askservice.services.ingestion import Embed
 from askservice.services.packing import unpack
 from askservice.services.ranking import Block, Corpus, Hit, Segment
@@ -118,7 +118,7 @@ class Retriever:
     def search_store(self, owner: str, vs_id: str, query: str | list[str], max_num_results: int = 10,
                      score_threshold: float = 0.0, filters: dict | None = None) -> dict:
         """Answer `POST /vector_stores/{id}/search`: the spec's VectorStoreSearchResultsPage."""
-        meta = self.vector_stores.meta(owner, vs_id)
+        meta = self.vector_stores.usable(owner, vs_id)
         queries = [query] if isinstance(query, str) else list(query)
         hits = self.search([meta], " ".join(queries), max_num_results, score_threshold, filters)
         data = [
@@ -133,12 +133,12 @@ class Retriever:
                        max_num_results: int = RUN_RESULTS, score_threshold: float = 0.0) -> list[dict]:
         """Search the stores a run may use; return results shaped as a file_search step's `results`.
 
-        Unknown or foreign stores are skipped (a deleted store must not fail the run)."""
+        Unknown, foreign and expired stores are skipped (a deleted or expired store must not fail the run)."""
         metas = []
         for vs_id in dict.fromkeys(vector_store_ids):
             try:
-                metas.append(self.vector_stores.meta(owner, vs_id))
-            except NotFoundError:  # the store is gone: search the others
+                metas.append(self.vector_stores.usable(owner, vs_id))
+            except (NotFoundError, InvalidRequestError):  # the store is gone or expired: search the others
                 continue
         hits = self.search(metas, query, max_num_results, score_threshold) if metas else []
         return [

@@ -9,7 +9,7 @@ has none, as at OpenAI.
 
 from __future__ import annotations
 
-from askservice.errors import NotFoundError
+from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services.file_search import FileSearch
 
 THREAD_STORE_EXPIRY = {"anchor": "last_active_at", "days": 7}
@@ -84,11 +84,11 @@ class ResourceChecker:
         vs_ids = (tool_resources.get("file_search") or {}).get("vector_store_ids") or []
         if vs_ids:
             try:
-                self.vector_stores.meta(owner, vs_ids[0])
+                self.vector_stores.usable(owner, vs_ids[0])
                 for file_id in file_ids:
                     self.vector_stores.add_file(owner, vs_ids[0], file_id, None, None)
                 return tool_resources
-            except NotFoundError:  # the store was deleted since: make a new one
+            except (NotFoundError, InvalidRequestError):  # the store was deleted or expired since: make a new one
                 pass
         created = self.vector_stores.create(owner, None, file_ids, None, THREAD_STORE_EXPIRY, None)
         tool_resources["file_search"] = {"vector_store_ids": [created["id"]]}

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from askservice import ids
 from askservice.blobs.base import BlobStore
-from askservice.errors import ConflictError, NotFoundError
+from askservice.errors import ConflictError, InvalidRequestError, NotFoundError
 from askservice.services.chunking import AUTO
 from askservice.services.files import FilesService
 from askservice.services.packing import unpack
@@ -41,6 +41,18 @@ def vs_pk(vs_id: str) -> str:
 def empty_counts() -> dict[str, int]:
     """Return file_counts with every status at zero."""
     return {"in_progress": 0, "completed": 0, "failed": 0, "cancelled": 0, "total": 0}
+
+
+def expires_at(meta: dict) -> int | None:
+    """Return when a store expires: `expires_after.days` after its last activity (None: never)."""
+    after = meta.get("expires_after")
+    return meta["last_active_at"] + after["days"] * DAY if after else None
+
+
+def is_expired(meta: dict) -> bool:
+    """Tell whether a store has expired: it can no longer be searched or take files."""
+    at = expires_at(meta)
+    return at is not None and time.time() >= at
 
 
 def static_strategy(strategy: dict | None) -> dict:
@@ -89,6 +101,15 @@ class VectorStoresService:
             raise NotFoundError(f"No such vector store: '{vs_id}'", param="vector_store_id")
         return item
 
+    def usable(self, owner: str, vs_id: str) -> dict:
+        """Return the client's vector store item, or raise NotFoundError, or InvalidRequestError if it expired."""
+        meta = self.meta(owner, vs_id)
+        if is_expired(meta):
+            raise InvalidRequestError(
+                f"Vector store '{vs_id}' has expired: it can no longer be searched or have files added.",
+                param="vector_store_id")
+        return meta
+
     def get(self, owner: str, vs_id: str) -> dict:
         """Return the spec's VectorStoreObject (and requeue files a dead worker left in progress)."""
         meta = self.meta(owner, vs_id)
@@ -132,15 +153,14 @@ class VectorStoresService:
         """Return the spec's VectorStoreObject for a meta item."""
         counts = meta["file_counts"]
         expires_after = meta.get("expires_after")
-        expires_at = meta["last_active_at"] + expires_after["days"] * DAY if expires_after else None
-        if expires_at is not None and time.time() >= expires_at:
+        if is_expired(meta):
             status = "expired"
         else:
             status = "in_progress" if counts["in_progress"] else "completed"
         obj = {
             "id": meta["id"], "object": "vector_store", "created_at": meta["created_at"], "name": meta["name"],
             "usage_bytes": meta["usage_bytes"], "file_counts": dict(counts), "status": status,
-            "expires_at": expires_at, "last_active_at": meta["last_active_at"], "metadata": meta["metadata"],
+            "expires_at": expires_at(meta), "last_active_at": meta["last_active_at"], "metadata": meta["metadata"],
         }
         if expires_after:
             obj["expires_after"] = expires_after
@@ -150,8 +170,10 @@ class VectorStoresService:
 
     def add_file(self, owner: str, vs_id: str, file_id: str, chunking_strategy: dict | None,
                  attributes: dict | None, batch_id: str | None = None) -> dict:
-        """Add a file to the store (`in_progress`) and schedule its ingestion; an added file is returned as is."""
-        self.meta(owner, vs_id)
+        """Add a file to the store (`in_progress`) and schedule its ingestion; an added file is returned as is.
+
+        An expired store takes no files (InvalidRequestError)."""
+        self.usable(owner, vs_id)
         source = self.files.get(owner, file_id)
         item = {
             "pk": vs_pk(vs_id), "sk": f"file#{file_id}", "id": file_id, "vector_store_id": vs_id,
