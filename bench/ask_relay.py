@@ -1,6 +1,6 @@
 """Benchmark the /v1/ask relay against calling the scripted upstream directly (R1-R6 of issue 3).
 
-    .venv/bin/python bench/ask_relay.py [--rounds 5] [--quick]
+    .venv/bin/python bench/ask_relay.py [--rounds 5] [--quick] [--only R4]
 
 Starts the scripted upstream (tests/upstream.py), askservice under gunicorn -k gevent (2 workers,
 and a 1-worker one for R5), and the bare Flask + requests relay of bench/bare_relay.py under the
@@ -203,6 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="shorter loads (a smoke run, not for the table)")
+    parser.add_argument("--only", choices=["R4"], help="run only these rows (R4: SSE time to first chunk, gaps)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench/ask_relay.py: terminated"))  # still stop the servers
     if shutil.which("wrk") is None:
@@ -220,11 +221,16 @@ def main() -> None:
             "STORE_URL": f"sqlite:///{tmp}/askservice.db", "BLOB_URL": f"file://{tmp}/blobs",
         }
         ours = Gunicorn(REPO / "src", "app:app", env, tmp, workers=2)
-        bare = Gunicorn(REPO / "bench", "bare_relay:app", env, tmp, workers=2)
-        ours1 = Gunicorn(REPO / "src", "app:app", env, tmp, workers=1)
-        processes += [ours, bare, ours1]
         direct = Target("direct", upstream.port, "/v1/chat/completions", relay=False)
         relay = Target("askservice", ours.port, "/v1/ask", relay=True)
+        processes.append(ours)
+        if args.only == "R4":
+            sse_round(relay, 8)  # warm pools and imports
+            print_table(r4_rows(run_r4(args.rounds, direct, relay, 10 if args.quick else 30)), args.rounds)
+            return
+        bare = Gunicorn(REPO / "bench", "bare_relay:app", env, tmp, workers=2)
+        ours1 = Gunicorn(REPO / "src", "app:app", env, tmp, workers=1)
+        processes += [bare, ours1]
         bare_t = Target("bare", bare.port, "/v1/ask", relay=True)
         relay1 = Target("askservice-1w", ours1.port, "/v1/ask", relay=True)
         for t in (direct, relay, bare_t):  # warm pools and imports
@@ -237,6 +243,35 @@ def main() -> None:
         for process in reversed(processes):
             process.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_r4(rounds: int, direct: Target, relay: Target, streams: int) -> dict:
+    """Only R4's rounds (direct, askservice, direct, ...); return the results by key."""
+    m: dict[str, list] = {}
+    for n in range(rounds):
+        print(f"round {n + 1}/{rounds}", file=sys.stderr, flush=True)
+        for t in (direct, relay):
+            m.setdefault(f"r4 {t.name}", []).append(sse_round(t, streams))
+    return m
+
+
+def r4_rows(m: dict) -> list:
+    """The R4 rows of the table from the rounds' results."""
+    med = lambda key, field: statistics.median(r[field] for r in m[key])  # noqa: E731
+    return [
+        ("R4", "SSE 20x10ms: added TTFT p50", med("r4 direct", "p50"), med("r4 askservice", "p50"),
+         med("r4 askservice", "p50") - med("r4 direct", "p50"), "ms", "<= 2 ms"),
+        ("R4", "SSE 20x10ms: added TTFT p99", med("r4 direct", "p99"), med("r4 askservice", "p99"),
+         med("r4 askservice", "p99") - med("r4 direct", "p99"), "ms", "<= 10 ms"),
+        ("R4", "SSE events per stream", med("r4 direct", "events"), med("r4 askservice", "events"),
+         med("r4 askservice", "events") - med("r4 direct", "events"), "", "same (0)"),
+        ("R4", "SSE inter-chunk gap p50", med("r4 direct", "gap50"), med("r4 askservice", "gap50"),
+         med("r4 askservice", "gap50") - med("r4 direct", "gap50"), "ms", "within 1 ms"),
+        ("R4", "SSE inter-chunk gap p99", med("r4 direct", "gap99"), med("r4 askservice", "gap99"),
+         med("r4 askservice", "gap99") - med("r4 direct", "gap99"), "ms", "(info)"),
+        ("R4", "errors (non-2xx, socket, bad stream)", sum(r["errors"] for r in m["r4 direct"]),
+         sum(r["errors"] for r in m["r4 askservice"]), None, "", "0"),
+    ]
 
 
 def run_rounds(rounds, seconds, tmp, direct, relay, bare_t, relay1, ours1, quick) -> list:
@@ -264,6 +299,7 @@ def run_rounds(rounds, seconds, tmp, direct, relay, bare_t, relay1, ours1, quick
     med = lambda key, field: statistics.median(r[field] for r in m[key])  # noqa: E731
     errors = lambda *keys: sum(r["errors"] for k in keys for r in m[k])  # noqa: E731
     r5_rss = statistics.median((r["rss_kb"] - r5_streams_idle) for r in m["r5 askservice-1w"]) / R5_STREAMS
+    r4 = r4_rows({k: v for k, v in m.items() if k.startswith("r4 ")})[:-1]  # errors: in the R1-4 row
     return [
         ("R1", "sequential JSON: added p50", med("r1 direct", "p50"), med("r1 askservice", "p50"),
          med("r1 askservice", "p50") - med("r1 direct", "p50"), "ms", "<= 2 ms"),
@@ -277,16 +313,7 @@ def run_rounds(rounds, seconds, tmp, direct, relay, bare_t, relay1, ours1, quick
          med("r3 askservice", "rps") / med("r3 bare", "rps"), "x", ">= 1.0 x"),
         ("R3", "(info) same, vs direct upstream", med("r3 direct", "rps"), med("r3 askservice", "rps"),
          med("r3 askservice", "rps") / med("r3 direct", "rps"), "x", ""),
-        ("R4", "SSE 20x10ms: added TTFT p50", med("r4 direct", "p50"), med("r4 askservice", "p50"),
-         med("r4 askservice", "p50") - med("r4 direct", "p50"), "ms", "<= 2 ms"),
-        ("R4", "SSE 20x10ms: added TTFT p99", med("r4 direct", "p99"), med("r4 askservice", "p99"),
-         med("r4 askservice", "p99") - med("r4 direct", "p99"), "ms", "<= 10 ms"),
-        ("R4", "SSE events per stream", med("r4 direct", "events"), med("r4 askservice", "events"),
-         med("r4 askservice", "events") - med("r4 direct", "events"), "", "same (0)"),
-        ("R4", "SSE inter-chunk gap p50", med("r4 direct", "gap50"), med("r4 askservice", "gap50"),
-         med("r4 askservice", "gap50") - med("r4 direct", "gap50"), "ms", "within 1 ms"),
-        ("R4", "SSE inter-chunk gap p99", med("r4 direct", "gap99"), med("r4 askservice", "gap99"),
-         med("r4 askservice", "gap99") - med("r4 direct", "gap99"), "ms", "(info)"),
+        *r4,
         ("R5", f"{R5_STREAMS} open streams, 1 worker: errors", errors("r5 direct"), errors("r5 askservice-1w"),
          errors("r5 askservice-1w"), "", "0"),
         ("R5", "new stream's added TTFT p99 meanwhile", med("r5 direct", "p99"), med("r5 askservice-1w", "p99"),

@@ -6,7 +6,8 @@ the adapter's connection pool, because building a `requests.Response` (headers c
 extracted) costs a quarter of a relayed request's client-side CPU. The timeout
 (UPSTREAM_TIMEOUT) bounds the connect and every wait for the next bytes, so the first byte and
 each gap between streamed chunks. Only connect errors are retried (nothing was sent). Every
-failure leaves as an askservice error (see `llm/errors.py`).
+failure leaves as an askservice error (see `llm/errors.py`). A request's headers and body leave
+in one write (`_OneWrite`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ DRAIN_SECONDS = 0.25  # after [DONE]: time left for the body's end before the co
 STREAM_KIND = "chat_completions_stream"  # metrics label: the kind of a streamed chat request
 
 _sessions: dict[int, requests.Session] = {}
+_one_write_classes: dict[type, type] = {}
 
 
 def session() -> requests.Session:
@@ -76,6 +78,42 @@ def _discard(response: BaseHTTPResponse) -> None:
     """Close an answer not read to its end: its connection cannot be reused."""
     response.close()
     response.release_conn()
+
+
+class _OneWrite:
+    """Mixin for a urllib3 connection: a bytes body leaves in the same write as the headers.
+
+    urllib3 flushes the headers, then sends the body: two segments, so the upstream's server
+    wakes once for the headers and again for the body before it can answer.
+    """
+
+    _attach: bytes | None = None
+    _skip: bytes | None = None
+
+    def request(self, method, url, body=None, headers=None, **kwargs):
+        self._attach = body if isinstance(body, bytes) and body and not kwargs.get("chunked") else None
+        try:
+            super().request(method, url, body, headers, **kwargs)
+        finally:
+            self._attach = self._skip = None
+
+    def send(self, data) -> None:
+        if self._skip is not None and data is self._skip:  # the body, already sent with the headers
+            self._skip = None
+            return
+        if self._attach is not None:  # the headers: the body goes with them
+            self._skip, self._attach = self._attach, None
+            data = data + self._skip
+        super().send(data)
+
+
+def _one_write(pool) -> None:
+    """Make `pool` open connections that send a request in one write."""
+    cls = pool.ConnectionCls
+    if not issubclass(cls, _OneWrite):
+        if cls not in _one_write_classes:
+            _one_write_classes[cls] = type(f"OneWrite{cls.__name__}", (_OneWrite, cls), {})
+        pool.ConnectionCls = _one_write_classes[cls]
 
 
 @dataclass(frozen=True)
@@ -209,6 +247,7 @@ class LLMClient:
             prepared = http.prepare_request(requests.Request("POST", self.base_url + path, headers=headers))
             adapter = http.get_adapter(prepared.url)
             pool = adapter.get_connection_with_tls_context(prepared, self._verify, proxies=self._proxies)
+            _one_write(pool)
             url = adapter.request_url(prepared, self._proxies)
             route = self._routes[key] = (pool, url, dict(prepared.headers), adapter.max_retries)
         return route
