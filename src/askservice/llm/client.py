@@ -6,15 +6,13 @@ the adapter's connection pool, because building a `requests.Response` (headers c
 extracted) costs a quarter of a relayed request's client-side CPU. The timeout
 (UPSTREAM_TIMEOUT) bounds the connect and every wait for the next bytes, so the first byte and
 each gap between streamed chunks. Only connect errors are retried (nothing was sent). Every
-failure leaves as an askservice error (see `llm/errors.py`). Pooled connections are `_Lean`: a
-request's headers and body leave in one write, and a reused connection is checked with one poll.
+failure leaves as an askservice error (see `llm/errors.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import select
 import socket
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -27,8 +25,6 @@ from urllib3.exceptions import HTTPError
 from urllib3.util import Timeout
 from urllib3.util.retry import Retry
 
-from gevent import monkey
-
 from askservice import metrics
 from askservice.errors import ServiceError, UpstreamBadGatewayError
 from askservice.llm.errors import ERROR_BODY_LIMIT, from_exception, from_status
@@ -40,8 +36,6 @@ DRAIN_SECONDS = 0.25  # after [DONE]: time left for the body's end before the co
 STREAM_KIND = "chat_completions_stream"  # metrics label: the kind of a streamed chat request
 
 _sessions: dict[int, requests.Session] = {}
-_lean_classes: dict[type, type] = {}
-_poll = monkey.get_original("select", "poll")  # the OS's, not gevent's (which sets up watchers)
 
 
 def session() -> requests.Session:
@@ -82,52 +76,6 @@ def _discard(response: BaseHTTPResponse) -> None:
     """Close an answer not read to its end: its connection cannot be reused."""
     response.close()
     response.release_conn()
-
-
-class _Lean:
-    """Mixin for a urllib3 connection: less work on a relayed request's path to the upstream.
-
-    urllib3 flushes the headers, then sends the body: two segments, so the upstream's server
-    wakes once for the headers and again for the body before it can answer; here a bytes body
-    leaves in the same write as the headers. And the pool's check that a reused connection is
-    still open is one non-blocking poll instead of gevent's cooperative poll.
-    """
-
-    _attach: bytes | None = None
-    _skip: bytes | None = None
-
-    def request(self, method, url, body=None, headers=None, **kwargs):
-        self._attach = body if isinstance(body, bytes) and body and not kwargs.get("chunked") else None
-        try:
-            super().request(method, url, body, headers, **kwargs)
-        finally:
-            self._attach = self._skip = None
-
-    def send(self, data) -> None:
-        if self._skip is not None and data is self._skip:  # the body, already sent with the headers
-            self._skip = None
-            return
-        if self._attach is not None:  # the headers: the body goes with them
-            self._skip, self._attach = self._attach, None
-            data = data + self._skip
-        super().send(data)
-
-    @property
-    def is_connected(self) -> bool:
-        if self.sock is None:
-            return False
-        poller = _poll()
-        poller.register(self.sock.fileno(), select.POLLIN)
-        return not poller.poll(0)  # readable: closed by the peer, or stray bytes; not reusable
-
-
-def _lean(pool) -> None:
-    """Make `pool` open `_Lean` connections."""
-    cls = pool.ConnectionCls
-    if not issubclass(cls, _Lean):
-        if cls not in _lean_classes:
-            _lean_classes[cls] = type(f"Lean{cls.__name__}", (_Lean, cls), {})
-        pool.ConnectionCls = _lean_classes[cls]
 
 
 @dataclass(frozen=True)
@@ -261,7 +209,6 @@ class LLMClient:
             prepared = http.prepare_request(requests.Request("POST", self.base_url + path, headers=headers))
             adapter = http.get_adapter(prepared.url)
             pool = adapter.get_connection_with_tls_context(prepared, self._verify, proxies=self._proxies)
-            _lean(pool)
             url = adapter.request_url(prepared, self._proxies)
             route = self._routes[key] = (pool, url, dict(prepared.headers), adapter.max_retries)
         return route

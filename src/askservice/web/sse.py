@@ -21,7 +21,6 @@ from askservice.errors import ServiceError
 log = logging.getLogger("askservice.sse")
 DONE = b"data: [DONE]\n\n"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-CORK = getattr(socket, "TCP_CORK", None)  # Linux
 
 
 def event(data: bytes | dict, name: str | None = None) -> bytes:
@@ -43,44 +42,19 @@ def guarded(events: Iterable[bytes], *, error_name: str | None = None, done: byt
 
 
 def response(events: Iterable[bytes], on_disconnect: Callable[[], None] | None = None) -> Response:
-    """Return a `text/event-stream` response that sends each item of `events` as it comes.
-
-    The status line and headers leave in the same segment as the first event (the server writes
-    them separately), and the stream is counted once that event is out, off its path.
-    """
+    """Return a `text/event-stream` response that sends each item of `events` as it comes."""
     watcher = _watch_client(request.environ, on_disconnect) if on_disconnect else None
-    sock = request.environ.get("gunicorn.socket")
 
     def generate() -> Iterator[bytes]:
-        opened = False
+        metrics.stream_opened()
         try:
-            for item in events:
-                if not opened:
-                    _cork(sock, True)
-                    try:
-                        yield item
-                    finally:
-                        _cork(sock, False)
-                    metrics.stream_opened()
-                    opened = True
-                else:
-                    yield item
+            yield from events
         finally:
-            if opened:
-                metrics.stream_closed()
+            metrics.stream_closed()
             if watcher is not None:
                 watcher.kill(block=False)
 
     return Response(generate(), mimetype="text/event-stream", headers=HEADERS)
-
-
-def _cork(sock, on: bool) -> None:
-    """Hold (`on`) or flush a TCP socket's partial segments, where the platform has TCP_CORK."""
-    if sock is not None and CORK is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, CORK, int(on))
-        except OSError:  # not TCP (a unix socket), or already closed: nothing to hold
-            pass
 
 
 def _watch_client(environ: dict, on_disconnect: Callable[[], None]):
