@@ -69,13 +69,19 @@ def _weather_bot(client):
     return assistant
 
 
-def test_weather_bot_polling(runs_service, upstream):
+def _weather_question(runs_service, upstream):
+    """Given the Weather Bot and a thread asking it for San Francisco's weather (the upstream scripted)."""
     client = sdk(runs_service)
     marker = upstream.marker()
     weather_script(upstream, marker)
     assistant = _weather_bot(client)
     thread = client.beta.threads.create()
     client.beta.threads.messages.create(thread.id, role="user", content=f"What's the weather in San Francisco? {marker}")
+    return client, marker, assistant, thread
+
+
+def test_weather_bot_polling(runs_service, upstream):
+    client, marker, assistant, thread = _weather_question(runs_service, upstream)
 
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
 
@@ -102,12 +108,7 @@ def test_weather_bot_polling(runs_service, upstream):
 
 def test_weather_bot_event_handler_submits_on_requires_action(runs_service, upstream):
     """The cookbook pattern: a handler that answers `thread.run.requires_action` with a stream."""
-    client = sdk(runs_service)
-    marker = upstream.marker()
-    weather_script(upstream, marker)
-    assistant = _weather_bot(client)
-    thread = client.beta.threads.create()
-    client.beta.threads.messages.create(thread.id, role="user", content=f"What's the weather in San Francisco? {marker}")
+    client, _, assistant, thread = _weather_question(runs_service, upstream)
     seen: list[str] = []
     texts: list[str] = []
 
