@@ -255,20 +255,23 @@ def run_r4(rounds: int, direct: Target, relay: Target, streams: int) -> dict:
     return m
 
 
+def compare(m: dict, row: str, label: str, base: str, ours: str, field: str, unit: str, target: str) -> tuple:
+    """One table row: the medians of `field` for the baseline and ours, and ours' ratio ("x") or difference."""
+    b, o = (statistics.median(r[field] for r in m[key]) for key in (base, ours))
+    return (row, label, b, o, o / b if unit == "x" else o - b, unit, target)
+
+
 def r4_rows(m: dict) -> list:
     """The R4 rows of the table from the rounds' results."""
-    med = lambda key, field: statistics.median(r[field] for r in m[key])  # noqa: E731
+    def r4(label, field, unit, target):
+        return compare(m, "R4", f"SSE 20x10ms: {label}", "r4 direct", "r4 askservice", field, unit, target)
+
     return [
-        ("R4", "SSE 20x10ms: added TTFT p50", med("r4 direct", "p50"), med("r4 askservice", "p50"),
-         med("r4 askservice", "p50") - med("r4 direct", "p50"), "ms", "<= 2 ms"),
-        ("R4", "SSE 20x10ms: added TTFT p99", med("r4 direct", "p99"), med("r4 askservice", "p99"),
-         med("r4 askservice", "p99") - med("r4 direct", "p99"), "ms", "<= 10 ms"),
-        ("R4", "SSE events per stream", med("r4 direct", "events"), med("r4 askservice", "events"),
-         med("r4 askservice", "events") - med("r4 direct", "events"), "", "same (0)"),
-        ("R4", "SSE inter-chunk gap p50", med("r4 direct", "gap50"), med("r4 askservice", "gap50"),
-         med("r4 askservice", "gap50") - med("r4 direct", "gap50"), "ms", "within 1 ms"),
-        ("R4", "SSE inter-chunk gap p99", med("r4 direct", "gap99"), med("r4 askservice", "gap99"),
-         med("r4 askservice", "gap99") - med("r4 direct", "gap99"), "ms", "(info)"),
+        r4("added TTFT p50", "p50", "ms", "<= 2 ms"),
+        r4("added TTFT p99", "p99", "ms", "<= 10 ms"),
+        r4("events per stream", "events", "", "same (0)"),
+        r4("inter-chunk gap p50", "gap50", "ms", "within 1 ms"),
+        r4("inter-chunk gap p99", "gap99", "ms", "(info)"),
         ("R4", "errors (non-2xx, socket, bad stream)", sum(r["errors"] for r in m["r4 direct"]),
          sum(r["errors"] for r in m["r4 askservice"]), None, "", "0"),
     ]
@@ -296,28 +299,21 @@ def run_rounds(rounds, seconds, tmp, direct, relay, bare_t, relay1, ours1, quick
         for t, service in ((direct, None), (relay1, ours1)):
             add(f"r5 {t.name}", open_streams_round(t, 20, service))
 
-    med = lambda key, field: statistics.median(r[field] for r in m[key])  # noqa: E731
     errors = lambda *keys: sum(r["errors"] for k in keys for r in m[k])  # noqa: E731
     r5_rss = statistics.median((r["rss_kb"] - r5_streams_idle) for r in m["r5 askservice-1w"]) / R5_STREAMS
     r4 = r4_rows({k: v for k, v in m.items() if k.startswith("r4 ")})[:-1]  # errors: in the R1-4 row
     return [
-        ("R1", "sequential JSON: added p50", med("r1 direct", "p50"), med("r1 askservice", "p50"),
-         med("r1 askservice", "p50") - med("r1 direct", "p50"), "ms", "<= 2 ms"),
-        ("R1", "sequential JSON: added p99", med("r1 direct", "p99"), med("r1 askservice", "p99"),
-         med("r1 askservice", "p99") - med("r1 direct", "p99"), "ms", "<= 5 ms"),
-        ("R2", "c64, upstream 200 ms: req/s", med("r2 direct", "rps"), med("r2 askservice", "rps"),
-         med("r2 askservice", "rps") / med("r2 direct", "rps"), "x", ">= 0.95 x"),
-        ("R2", "c64, upstream 200 ms: added p99", med("r2 direct", "p99"), med("r2 askservice", "p99"),
-         med("r2 askservice", "p99") - med("r2 direct", "p99"), "ms", "<= 40 ms"),
-        ("R3", "c64 saturation req/s vs bare relay", med("r3 bare", "rps"), med("r3 askservice", "rps"),
-         med("r3 askservice", "rps") / med("r3 bare", "rps"), "x", ">= 1.0 x"),
-        ("R3", "(info) same, vs direct upstream", med("r3 direct", "rps"), med("r3 askservice", "rps"),
-         med("r3 askservice", "rps") / med("r3 direct", "rps"), "x", ""),
+        compare(m, "R1", "sequential JSON: added p50", "r1 direct", "r1 askservice", "p50", "ms", "<= 2 ms"),
+        compare(m, "R1", "sequential JSON: added p99", "r1 direct", "r1 askservice", "p99", "ms", "<= 5 ms"),
+        compare(m, "R2", "c64, upstream 200 ms: req/s", "r2 direct", "r2 askservice", "rps", "x", ">= 0.95 x"),
+        compare(m, "R2", "c64, upstream 200 ms: added p99", "r2 direct", "r2 askservice", "p99", "ms", "<= 40 ms"),
+        compare(m, "R3", "c64 saturation req/s vs bare relay", "r3 bare", "r3 askservice", "rps", "x", ">= 1.0 x"),
+        compare(m, "R3", "(info) same, vs direct upstream", "r3 direct", "r3 askservice", "rps", "x", ""),
         *r4,
         ("R5", f"{R5_STREAMS} open streams, 1 worker: errors", errors("r5 direct"), errors("r5 askservice-1w"),
          errors("r5 askservice-1w"), "", "0"),
-        ("R5", "new stream's added TTFT p99 meanwhile", med("r5 direct", "p99"), med("r5 askservice-1w", "p99"),
-         med("r5 askservice-1w", "p99") - med("r5 direct", "p99"), "ms", "<= 25 ms"),
+        compare(m, "R5", "new stream's added TTFT p99 meanwhile", "r5 direct", "r5 askservice-1w", "p99", "ms",
+                "<= 25 ms"),
         ("R5", "streams still open while probing (min)", min(r["open"] for r in m["r5 direct"]),
          min(r["open"] for r in m["r5 askservice-1w"]), None, "", f"{R5_STREAMS}"),
         ("R5", "worker RSS per open stream", None, None, r5_rss, "KB", "<= 100 KB"),
