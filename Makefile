@@ -64,11 +64,11 @@ system-tools:
 		echo "*** WARNING: could not install $$t (apt-get install -y $$t): its tests will be SKIPPED ***" >&2; \
 		touch .cache/unavailable/$$t; fi; done
 
-# The production process set in the foreground, state in ./var: `make supervise`.
+# The production process set in the foreground, socket, pid and logs in ./var: `make supervise`
+# (`.venv/bin/supervisorctl -c supervisord.conf status` beside it).
 .PHONY: supervise
 supervise: setup
-	mkdir -p var
-	ASKSERVICE_LOG_DIR=$(CURDIR)/var ASKSERVICE_RUN_DIR=$(CURDIR)/var $(VENV)/bin/supervisord -c supervisord.conf
+	$(VENV)/bin/supervisord -c supervisord.conf
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

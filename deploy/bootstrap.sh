@@ -5,8 +5,9 @@
 #
 # Run it from a checkout of the repository. It installs that checkout into /opt/askservice
 # (a venv in /opt/askservice/.venv), data in /var/lib/askservice, logs in /var/log/askservice
-# (rotated by supervisord), runs supervisord under systemd as the `askservice` user and Caddy
-# from the distribution in front. A second run upgrades the code and reloads gunicorn gracefully
+# (rotated by supervisord), runs supervisord under systemd as the `askservice` user (its host
+# paths in /etc/askservice/supervisord.conf, from deploy/supervisord-host.conf) and Caddy from
+# the distribution in front. A second run upgrades the code and reloads gunicorn gracefully
 # (new workers start, old ones finish their requests): no request is dropped.
 #
 # Environment:
@@ -50,7 +51,7 @@ install_code() {
     install -d -m 0755 "$HOME_DIR"
     if [[ $SRC_DIR != "$HOME_DIR" ]]; then
         rsync -a --delete --exclude .git --exclude .venv --exclude data --exclude .env \
-            --exclude __pycache__ --exclude .pytest_cache "$SRC_DIR"/ "$HOME_DIR"/
+            --exclude __pycache__ --exclude .pytest_cache --exclude '/var/*' "$SRC_DIR"/ "$HOME_DIR"/
     fi
     [[ -x $HOME_DIR/.venv/bin/python ]] || python3 -m venv "$HOME_DIR/.venv"
     "$HOME_DIR/.venv/bin/pip" install --disable-pip-version-check -q -r "$HOME_DIR/requirements.txt"
@@ -70,7 +71,10 @@ EOF
 }
 
 install_service() {
-    log "installing the systemd unit (supervisord)"
+    log "installing the systemd unit (supervisord) and its paths in /etc/askservice/supervisord.conf"
+    # the host's folders (/run/askservice, /var/log/askservice): supervisord.conf includes this file
+    install -d -m 0755 /etc/askservice
+    install -m 0644 "$HOME_DIR/deploy/supervisord-host.conf" /etc/askservice/supervisord.conf
     sed "s#/opt/askservice#$HOME_DIR#g" "$HOME_DIR/deploy/askservice.service" >/etc/systemd/system/askservice.service
     systemctl daemon-reload
     systemctl enable askservice >/dev/null

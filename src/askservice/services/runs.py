@@ -111,7 +111,8 @@ class Runs:
             given = params.get(name)
             item[name] = given if given is not None else assistant.get(name)
         item["tools"] = item["tools"] or []
-        item["instructions"] = item["instructions"] or ""
+        # the run reports what the upstream receives: its instructions, then the additional ones
+        item["instructions"] = "\n\n".join(p for p in (item["instructions"], params.get("additional_instructions")) if p)
         item["response_format"] = item["response_format"] or "auto"
         item.update(
             metadata=params.get("metadata") or {},
@@ -121,7 +122,6 @@ class Runs:
             truncation_strategy=params.get("truncation_strategy") or {"type": "auto", "last_messages": None},
             tool_choice=params.get("tool_choice") or "auto",
             parallel_tool_calls=params.get("parallel_tool_calls", True) is not False,
-            additional_instructions=params.get("additional_instructions"),
             **self.lease_fields(),
         )
         return item

@@ -2,7 +2,7 @@
 
 An item is a dict of JSON values with `pk` and `sk` (strings), optionally `gsi1pk`/`gsi1sk`
 (the owner index), and `version` (an int the store maintains: 1 on create, +1 on each update).
-Every backend has the same semantics; see DESIGN.md "Data model". A write whose condition does
+Every backend has the same semantics; see docs/ARCHITECTURE.md "Data model". A write whose condition does
 not hold raises `ConditionFailed` and changes nothing; a malformed call (bad keys, limit, names)
 raises ValueError; a backend that keeps failing after its retries raises `StoreUnavailable`
 (a 503); no backend exception reaches a caller. Values are JSON values; a whole float may come

@@ -59,7 +59,7 @@ def _relay(stream: ChatStream, payloads: Iterator[bytes]) -> Iterator[bytes]:
 @bp.post("/ask")
 def ask():
     """Answer a question with the upstream's completion, or stream its chunks."""
-    body = parse_body(AskBody)
+    body = parse_body(AskBody, form_encoded=True)  # `curl -d '{...}'` sends the form type
     question = Question(
         question=body.question,
         history=[Turn(item.role, item.content) for item in body.history or ()],

@@ -8,24 +8,33 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from askservice.errors import InvalidRequestError, UnsupportedMediaTypeError
+from askservice.web.jsonbody import loads
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def json_body(optional: bool = False) -> dict[str, Any]:
-    """Return the JSON object in the body; `optional` lets an empty body mean `{}`."""
+def json_body(optional: bool = False, form_encoded: bool = False) -> dict[str, Any]:
+    """Return the JSON object in the body; `optional` lets an empty body mean `{}`.
+
+    `form_encoded` also takes a JSON object sent as `application/x-www-form-urlencoded` (what
+    `curl -d` sends), unless the request carries an `Origin`: a browser may send that type to
+    another site without asking CORS first, so only a JSON type may carry a browser's body.
+    """
     if optional and not request.content_length and not request.headers.get("Transfer-Encoding"):
         return {}
-    if not request.is_json:
+    if not (request.is_json or (form_encoded and _curl_form())):
         raise UnsupportedMediaTypeError("Content-Type must be application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        if optional and not request.get_data(cache=True).strip():
-            return {}
-        raise InvalidRequestError("We could not parse the JSON body of your request.", code="invalid_json")
+    raw = request.get_data(cache=True)
+    if optional and not raw.strip():
+        return {}
+    data = loads(raw)
     if not isinstance(data, dict):
         raise InvalidRequestError("The JSON body must be an object.", code="invalid_json")
     return data
+
+
+def _curl_form() -> bool:
+    return request.mimetype == "application/x-www-form-urlencoded" and "Origin" not in request.headers
 
 
 def param_path(loc: tuple) -> str:
@@ -57,9 +66,9 @@ def parse(model: type[M], data: Any) -> M:
         raise _first_error(exc) from None
 
 
-def parse_body(model: type[M], optional: bool = False) -> M:
-    """Validate the JSON body into `model`."""
-    return parse(model, json_body(optional=optional))
+def parse_body(model: type[M], optional: bool = False, form_encoded: bool = False) -> M:
+    """Validate the JSON body into `model` (see `json_body` for the flags)."""
+    return parse(model, json_body(optional=optional, form_encoded=form_encoded))
 
 
 def parse_query(model: type[M]) -> M:
