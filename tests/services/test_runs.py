@@ -22,7 +22,7 @@ OWNER = "client-a"
 def services(settings_for, upstream):
     services = build_services(settings_for(upstream_base_url=upstream.base_url, run_expires_seconds=60))
     yield services
-    services.runs.close()
+    services.sweeper.close()
     services.store.close()
 
 
@@ -170,7 +170,7 @@ def test_a_cancel_from_another_worker_stops_the_executor(services, settings_for,
         with gevent.Timeout(5):  # the executor's watcher reads the run at least every 0.5 s
             names = [name for name, _ in events]
     finally:
-        other.runs.close()
+        other.sweeper.close()
         other.store.close()
     assert names[-4:] == [
         "thread.run.cancelling", "thread.message.incomplete", "thread.run.step.cancelled", "thread.run.cancelled",

@@ -10,6 +10,8 @@ from askservice.config import Settings
 from askservice.llm import LLMClient
 from askservice.services.ask import AskService
 from askservice.services.assistants import AssistantsService
+from askservice.services.engine.leases import Leases
+from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
 from askservice.services.file_search_tool import FileSearchTool
 from askservice.services.messages import MessagesService
@@ -34,6 +36,7 @@ class Services:
     threads: ThreadsService
     messages: MessagesService
     runs: Runs
+    sweeper: Sweeper
 
 
 def open_llm(settings: Settings) -> LLMClient | None:
@@ -53,11 +56,12 @@ def build_services(settings: Settings) -> Services:
     threads = ThreadsService(store, checker)
     assistants = AssistantsService(store, checker)
     messages = MessagesService(store, threads, checker)
-    runs = Runs(settings, store, llm, threads, messages, assistants)
+    runs = Runs(settings, store, llm, threads, messages, assistants, Leases(settings.run_lease_seconds))
     runs.server_tools["file_search"] = FileSearchTool(file_search.retriever)
     threads.on_delete.append(runs.delete_for_thread)
     messages.active_run = runs.active_run
     return Services(
         settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
+        sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep]),
     )

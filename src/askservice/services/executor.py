@@ -142,7 +142,7 @@ class Executor:
             self._fail("server_error", "The server had an error while processing the run.")
 
     def _claim(self) -> None:
-        fields = {"status": "in_progress", **self.runs.lease_fields()}
+        fields = {"status": "in_progress", **self.runs.leases.grant()}
         if self.run.get("started_at") is None:
             fields["started_at"] = now()
         self.run = change(self.store, self.run, fields, allowed={"queued"})
@@ -520,7 +520,7 @@ class Executor:
                 item = self.store.get(self.run["pk"], self.run["sk"])
                 status = item.get("status") if item else None
                 if status == "in_progress" and time.monotonic() - renewed >= renew_every:
-                    change(self.store, item, self.runs.lease_fields(), allowed={"in_progress"})
+                    change(self.store, item, self.runs.leases.grant(), allowed={"in_progress"})
                     renewed = time.monotonic()
                     continue
             except StateChanged as exc:

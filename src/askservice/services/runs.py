@@ -11,13 +11,12 @@ waiting in `requires_action` past `expires_at` becomes `expired`.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 
 from askservice import metrics
 from askservice.errors import ConflictError, InvalidRequestError, NotConfiguredError, NotFoundError
 from askservice.ids import is_valid, new_id
+from askservice.services.engine.leases import Leases
 from askservice.services.executor import Executor
 from askservice.services.run_events import Events
 from askservice.services.run_records import (
@@ -28,13 +27,11 @@ from askservice.services.run_records import (
     change,
     finish_fields,
     now,
-    now_ms,
     run_key,
     run_object,
     step_key,
     step_object,
 )
-from askservice.services.run_sweeper import Sweeper
 from askservice.services.run_tools import ServerTool
 from askservice.services.together import together
 from askservice.store.base import ABSENT, ConditionFailed, Page, Put, Store, Update
@@ -47,8 +44,9 @@ SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 class Runs:
     """The runs of threads, and the executors working on them in this process."""
 
-    def __init__(self, settings, store: Store, llm, threads, messages, assistants):
+    def __init__(self, settings, store: Store, llm, threads, messages, assistants, leases: Leases):
         self.settings = settings
+        self.leases = leases
         self.store = store
         self.llm = llm
         self.threads = threads
@@ -57,8 +55,6 @@ class Runs:
         self.server_tools: dict[str, ServerTool] = {}
         """Tools executed by the server, by tool type (file_search registers itself here)."""
         self.executing: dict[str, Executor] = {}
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:{new_id('')[-6:]}"
-        self.sweeper = Sweeper(self)
 
     # -- create -------------------------------------------------------------------------------
 
@@ -93,7 +89,6 @@ class Runs:
         events.emit("thread.run.created", run_object(run))
         events.emit("thread.run.queued", run_object(run))
         Executor(self, run, events, steps=[]).start()
-        self.ensure_sweeper()
         return run_object(run)
 
     def _new_run(self, owner: str, thread_id: str, assistant: dict, params: dict) -> dict:
@@ -122,7 +117,7 @@ class Runs:
             truncation_strategy=params.get("truncation_strategy") or {"type": "auto", "last_messages": None},
             tool_choice=params.get("tool_choice") or "auto",
             parallel_tool_calls=params.get("parallel_tool_calls", True) is not False,
-            **self.lease_fields(),
+            **self.leases.grant(),
         )
         return item
 
@@ -178,7 +173,6 @@ class Runs:
 
     def retrieve(self, owner: str, thread_id: str, run_id: str) -> dict:
         """Return a run object."""
-        self.ensure_sweeper()
         return run_object(self._item(owner, thread_id, run_id))
 
     def list(self, owner: str, thread_id: str, *, limit: int = 20, order: str = "desc",
@@ -236,7 +230,7 @@ class Runs:
         item = self._item(owner, thread_id, run_id)
         for _ in range(CREATE_RETRIES):
             step, done = self._answered_step(item, outputs)
-            fields = {"status": "queued", "required_action": None, **self.lease_fields()}
+            fields = {"status": "queued", "required_action": None, **self.leases.grant()}
             try:
                 self.store.transact([
                     Update(item["pk"], item["sk"], set=fields, remove=("tool_step_id",),
@@ -258,7 +252,6 @@ class Runs:
         events.emit("thread.run.step.completed", step_object(done))
         events.emit("thread.run.queued", run_object(run))
         Executor(self, run, events).start()
-        self.ensure_sweeper()
         return run_object(run)
 
     def _answered_step(self, item: dict, outputs: list[dict]) -> tuple[dict, dict]:
@@ -355,17 +348,13 @@ class Runs:
 
     # -- leases, expiry and the sweeper -------------------------------------------------------
 
-    def lease_fields(self) -> dict:
-        """Return the attributes that give this worker the lease of a run for one lease period."""
-        return {"lease_until_ms": now_ms() + int(self.settings.run_lease_seconds * 1000), "lease_owner": self.worker}
-
     def refresh(self, item: dict | None) -> dict | None:
         """Fail a run whose lease ran out, expire one that waited too long; return it as it is now."""
         if item is None:
             return None
         status = item.get("status")
         try:
-            if status in LEASED and (item.get("lease_until_ms") or 0) < now_ms():
+            if status in LEASED and self.leases.lapsed(item):
                 error = {"code": "server_error", "message": "The run stopped: the worker executing it went away."}
                 return self._finish(item, "failed", LEASED, last_error=error)
             if status == "requires_action" and (item.get("expires_at") or 0) < time.time():
@@ -391,25 +380,13 @@ class Runs:
                 self.messages.mark_incomplete(item["thread_id"], message_id, f"run_{status}")
         return item
 
-    def ensure_sweeper(self) -> None:
-        """Start this process's sweeper once (lazily: the worker's first request starts it)."""
-        self.sweeper.ensure()
-
-    def close(self) -> None:
-        """Stop this process's sweeper (executors finish their runs on their own)."""
-        self.sweeper.close()
-
     def sweep(self) -> int:
         """End every active run whose lease or wait ran out; return how many were ended."""
-        ended, after = 0, None
-        while True:
-            page = self.store.query_index(ACTIVE_INDEX, limit=100, after=after)
-            for item in page.items:
-                fresh = self.refresh(item)
-                ended += fresh is not None and fresh.get("status") != item.get("status")
-            if not page.has_more:
-                return ended
-            after = page.items[-1]["gsi1sk"]
+        ended = 0
+        for item in self.store.query_all(ACTIVE_INDEX, index=True):
+            fresh = self.refresh(item)
+            ended += fresh is not None and fresh.get("status") != item.get("status")
+        return ended
 
 
 def shaped_step(item: dict, include: list[str] | tuple = ()) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Union
+from typing import Any, Iterable, Iterator, Literal, Union
 
 from askservice.errors import ServiceError
 
@@ -21,6 +21,8 @@ Item = dict[str, Any]
 Order = Literal["asc", "desc"]
 ABSENT = "absent"
 """`put(..., condition=ABSENT)`: the item must not exist yet."""
+PAGE_ALL = 1000
+"""The page size `query_all` reads with (the largest page a query may ask for)."""
 
 
 class ConditionFailed(Exception):
@@ -148,15 +150,29 @@ class Store(ABC):
     def transact(self, operations: list[Operation]) -> None:
         """Apply a few operations all or none. Raises ConditionFailed if any condition fails."""
 
+    def query_all(self, pk: str, sk_prefix: str = "", *, index: bool = False, where: Item | None = None,
+                  order: Order = "asc") -> Iterator[Item]:
+        """Yield every item of partition `pk` under `sk_prefix` in `order`, a page at a time.
+
+        `index`: walk the owner index instead (`pk` is then a `gsi1pk`; `sk_prefix` must be empty).
+        Deleting or changing the items already yielded does not disturb the walk."""
+        if index and sk_prefix:
+            raise ValueError("the owner index has no sk prefix")
+        cursor_key = "gsi1sk" if index else "sk"
+        after = None
+        while True:
+            if index:
+                page = self.query_index(pk, after=after, limit=PAGE_ALL, order=order, where=where)
+            else:
+                page = self.query(pk, sk_prefix, after=after, limit=PAGE_ALL, order=order, where=where)
+            yield from page.items
+            if not page.has_more or not page.items:
+                return
+            after = page.items[-1][cursor_key]
+
     def delete_all(self, pk: str, sk_prefix: str = "") -> int:
         """Delete every item of partition `pk` under `sk_prefix`; return how many were deleted."""
-        deleted = 0
-        while True:
-            page = self.query(pk, sk_prefix, limit=100)
-            for item in page.items:
-                deleted += self.delete(item["pk"], item["sk"])
-            if not page.has_more:
-                return deleted
+        return sum(self.delete(item["pk"], item["sk"]) for item in list(self.query_all(pk, sk_prefix)))
 
     def create_table(self) -> bool:
         """Create the backend's table and index if missing; return whether it did (SQLite: on open)."""

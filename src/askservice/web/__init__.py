@@ -33,6 +33,7 @@ BLUEPRINTS = (
 def register(app: Flask, settings: Settings, services: Services) -> None:
     """Install middleware, error mapping and every blueprint under both prefixes."""
     app.extensions["askservice"] = services
+    app.before_request(services.sweeper.ensure)  # each worker's sweeper starts with its first request
     requestlog.install(app)
     metrics.install(app)  # before auth, so refused requests are counted too
     auth.install(app, settings.api_keys)

@@ -27,12 +27,6 @@ POLL_AFTER_MS = "250"  # `openai-poll-after-ms`: how soon the SDK's poll helpers
 DONE = sse.event(b"[DONE]", "done")
 
 
-@bp.before_app_request
-def _start_sweeper():
-    """Start this worker's run sweeper with its first request of any kind."""
-    services().runs.ensure_sweeper()
-
-
 def _runs():
     return services().runs
 

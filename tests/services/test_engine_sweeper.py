@@ -1,21 +1,20 @@
-"""The sweeper greenlet: sweeps every third of a lease, stops when closed or when its target is gone."""
+"""The sweeper greenlet: calls every sweep each period, survives a failing one, stops when closed or orphaned."""
 
 import gc
-from types import SimpleNamespace
 
 import gevent
 
-from askservice.services.run_sweeper import Sweeper
+from askservice.services.engine.sweeper import Sweeper
 
 
 class Target:
-    def __init__(self):
-        self.settings = SimpleNamespace(run_lease_seconds=0.6)  # a sweep every ~0.2 s
+    def __init__(self, fail_at: int | None = None):
         self.sweeps = 0
+        self.fail_at = fail_at
 
     def sweep(self) -> int:
         self.sweeps += 1
-        if self.sweeps == 2:
+        if self.sweeps == self.fail_at:
             raise RuntimeError("a store hiccup")  # logged; the sweeper carries on
         return 0
 
@@ -26,22 +25,22 @@ def _wait(check, timeout: float = 5.0) -> None:
             gevent.sleep(0.02)
 
 
-def test_sweeps_until_closed_and_survives_a_failing_sweep(caplog):
-    target = Target()
-    sweeper = Sweeper(target)
+def test_sweeps_every_target_until_closed_and_survives_a_failing_sweep(caplog):
+    runs, ingestion = Target(fail_at=2), Target()
+    sweeper = Sweeper(0.2, [runs.sweep, ingestion.sweep])
     sweeper.ensure()
     sweeper.ensure()  # once only
-    _wait(lambda: target.sweeps >= 3)
+    _wait(lambda: runs.sweeps >= 3 and ingestion.sweeps >= 3)
     sweeper.close()
     _wait(lambda: not sweeper._thread.is_alive())
-    assert "run sweep failed" in caplog.text
+    assert "a store hiccup" in caplog.text and "Target.sweep failed" in caplog.text
     sweeper.ensure()
     assert not sweeper._thread.is_alive()  # closed stays closed
 
 
-def test_a_dropped_target_takes_its_sweeper_along():
+def test_dropped_targets_take_their_sweeper_along():
     target = Target()
-    sweeper = Sweeper(target)
+    sweeper = Sweeper(0.2, [target.sweep])
     sweeper.ensure()
     _wait(lambda: target.sweeps >= 1)
     del target

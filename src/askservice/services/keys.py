@@ -1,0 +1,101 @@
+"""Every store key, in one place: the data model of docs/ARCHITECTURE.md ("Data model") as functions.
+
+An object lives at `(pk, sk)`; items that belong to another (messages and runs to a thread, steps
+to a run, files and batches to a vector store) share its partition under an sk prefix, so that
+one key-range query lists them in id (= creation) order. Owner-index keys (`gsi1pk`) list a
+client's objects of one kind.
+"""
+
+from __future__ import annotations
+
+META = "meta"
+MESSAGE = "msg#"
+RUN = "run#"
+STEP = "step#"
+FILE = "file#"
+VECTOR_STORE = "vs#"
+BATCH = "batch#"
+ACTIVE_RUNS = "runs#active"
+"""The owner-index partition of every active run (the sweeper's list)."""
+INGESTING = "ingest#active"
+"""The owner-index partition of every vector-store file being ingested (the sweeper's list)."""
+
+
+def assistant(assistant_id: str) -> tuple[str, str]:
+    """Return the key of an assistant."""
+    return f"asst#{assistant_id}", META
+
+
+def thread_pk(thread_id: str) -> str:
+    """Return the partition of a thread, its messages and its runs."""
+    return f"thread#{thread_id}"
+
+
+def thread(thread_id: str) -> tuple[str, str]:
+    """Return the key of a thread."""
+    return thread_pk(thread_id), META
+
+
+def message(thread_id: str, message_id: str) -> tuple[str, str]:
+    """Return the key of a message."""
+    return thread_pk(thread_id), MESSAGE + message_id
+
+
+def run(thread_id: str, run_id: str) -> tuple[str, str]:
+    """Return the key of a run."""
+    return thread_pk(thread_id), RUN + run_id
+
+
+def steps_pk(run_id: str) -> str:
+    """Return the partition of a run's steps."""
+    return RUN + run_id
+
+
+def step(run_id: str, step_id: str) -> tuple[str, str]:
+    """Return the key of a run step."""
+    return steps_pk(run_id), STEP + step_id
+
+
+def file_pk(file_id: str) -> str:
+    """Return the partition of a file and of its memberships in vector stores."""
+    return FILE + file_id
+
+
+def file(file_id: str) -> tuple[str, str]:
+    """Return the key of an uploaded file's metadata."""
+    return file_pk(file_id), META
+
+
+def membership(file_id: str, vector_store_id: str) -> tuple[str, str]:
+    """Return the key that records a file's membership of a vector store (so a file delete finds them)."""
+    return file_pk(file_id), VECTOR_STORE + vector_store_id
+
+
+def vector_store_pk(vector_store_id: str) -> str:
+    """Return the partition of a vector store, its files and its batches."""
+    return VECTOR_STORE + vector_store_id
+
+
+def vector_store(vector_store_id: str) -> tuple[str, str]:
+    """Return the key of a vector store."""
+    return vector_store_pk(vector_store_id), META
+
+
+def vector_store_file(vector_store_id: str, file_id: str) -> tuple[str, str]:
+    """Return the key of a vector-store file."""
+    return vector_store_pk(vector_store_id), FILE + file_id
+
+
+def batch(vector_store_id: str, batch_id: str) -> tuple[str, str]:
+    """Return the key of a vector-store file batch."""
+    return vector_store_pk(vector_store_id), BATCH + batch_id
+
+
+def owned(owner: str, kind: str) -> str:
+    """Return the owner-index partition of a client's objects of one kind (`assistant`, `file`, ...)."""
+    return f"{owner}#{kind}"
+
+
+def cursor(prefix: str, object_id: str | None) -> str | None:
+    """Return the sk that an `after`/`before` object id stands for under `prefix` (None stays None)."""
+    return prefix + object_id if object_id else None
