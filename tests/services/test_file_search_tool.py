@@ -5,7 +5,7 @@ import json
 import gevent
 
 from askservice.services.file_search_tool import FileSearchTool
-from askservice.services.run_tools import ToolContext
+from askservice.services.engine.tools import ToolContext
 from tests.services.file_search_support import FILLER, PLANTED, expire, ingest_all, upload
 
 

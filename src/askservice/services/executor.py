@@ -32,7 +32,7 @@ from askservice.services.run_records import (
     run_object,
     step_object,
 )
-from askservice.services.run_tools import ToolContext
+from askservice.services.engine.tools import ToolContext
 from askservice.services.together import Later
 from askservice.store.base import ABSENT, Check, Put
 

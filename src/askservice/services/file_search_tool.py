@@ -15,7 +15,7 @@ from typing import Sequence
 
 from askservice.errors import NotFoundError
 from askservice.services.retrieval import RUN_RESULTS, Retriever, citations
-from askservice.services.run_tools import ToolContext, ToolResult
+from askservice.services.engine.tools import ToolContext, ToolResult
 
 NAME = "file_search"
 RANKER = "default_2024_08_21"

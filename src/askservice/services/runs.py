@@ -32,7 +32,7 @@ from askservice.services.run_records import (
     step_key,
     step_object,
 )
-from askservice.services.run_tools import ServerTool
+from askservice.services.engine.tools import ServerTool
 from askservice.services.together import together
 from askservice.store.base import ABSENT, ConditionFailed, Page, Put, Store, Update
 

@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Literal
+from typing import Iterator
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
-
 from askservice.llm import ChatStream
 from askservice.services.ask import Question, Turn
 from askservice.web import sse
 from askservice.web.context import client_id, services
+from askservice.web.schemas.ask import AskBody
 from askservice.web.validation import parse_body
 
 bp = Blueprint("ask", __name__)
-
-
-class HistoryItem(BaseModel):
-    """One message of the history the caller sends."""
-
-    model_config = ConfigDict(strict=True)
-
-    role: Literal["user", "assistant", "system"]
-    content: str
-
-
-class AskBody(BaseModel):
-    """The body of `POST /v1/ask`; unknown fields are ignored."""
-
-    model_config = ConfigDict(strict=True)
-
-    question: str
-    history: list[HistoryItem] | None = None
-    client_id: str | None = None
-    user_id: str | None = None
-    stream: bool = False
-    model: str | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1)
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise PydanticCustomError("empty", "must be a non-empty string")
-        return value
 
 
 def _relay(stream: ChatStream, payloads: Iterator[bytes]) -> Iterator[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from askservice.services.assistants import to_object
-from askservice.web.assistant_schemas import CreateAssistant, ModifyAssistant
+from askservice.web.schemas.assistants import CreateAssistant, ModifyAssistant
 from askservice.web.context import client_id, services
 from askservice.web.pages import ListQuery, list_body
 from askservice.web.validation import parse_body, parse_query

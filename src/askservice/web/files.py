@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, Field
 
 from askservice.errors import InvalidRequestError
 from askservice.services.files import to_object
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
+from askservice.web.schemas.files import FilesListQuery, UploadExpiry
 from askservice.web.validation import parse, parse_query
 
 bp = Blueprint("files", __name__)
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields around the file
-
-
-class FileListQuery(BaseModel):
-    """Query of `GET /files` (the spec allows up to 10,000 a page)."""
-
-    purpose: str | None = None
-    limit: int = Field(default=10000, ge=1, le=10000)
-    order: Literal["asc", "desc"] = "desc"
-    after: str | None = None
-
-
-class ExpiresAfter(BaseModel):
-    """`expires_after` of an upload, sent as `expires_after[anchor]` / `expires_after[seconds]` fields."""
-
-    anchor: Literal["created_at"]
-    seconds: int = Field(ge=3600, le=2592000)
-
-
-class UploadExpiry(BaseModel):
-    """The upload's expiry fields, so that errors name `expires_after.seconds`."""
-
-    expires_after: ExpiresAfter
 
 
 def _files():
@@ -68,7 +44,7 @@ def create_file():
 
 @bp.get("/files")
 def list_files():
-    query = parse_query(FileListQuery)
+    query = parse_query(FilesListQuery)
     page = _files().list(client_id(), query.purpose, min(query.limit, 1000), query.order, query.after)
     return list_body(page, to_object)
 

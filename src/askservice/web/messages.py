@@ -7,7 +7,7 @@ from flask import Blueprint
 from askservice.services.messages import to_object
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
-from askservice.web.thread_schemas import CreateMessage, MessageListQuery, ModifyMessage
+from askservice.web.schemas.threads import CreateMessage, MessageListQuery, ModifyMessage
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("messages", __name__)

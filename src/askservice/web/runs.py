@@ -12,7 +12,7 @@ from askservice.services.runs import shaped_step
 from askservice.web import sse
 from askservice.web.context import client_id, services
 from askservice.web.pages import ListQuery, list_body
-from askservice.web.run_schemas import (
+from askservice.web.schemas.runs import (
     CreateRun,
     CreateThreadAndRun,
     IncludeQuery,

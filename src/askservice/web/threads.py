@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from askservice.web.context import client_id, services
-from askservice.web.thread_schemas import CreateThread, ModifyThread
+from askservice.web.schemas.threads import CreateThread, ModifyThread
 from askservice.web.validation import parse_body
 
 bp = Blueprint("threads", __name__)

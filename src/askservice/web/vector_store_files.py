@@ -8,7 +8,12 @@ from askservice.services.vector_stores import file_object
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
 from askservice.web.validation import parse_body, parse_query
-from askservice.web.vector_store_schemas import CreateFileBatch, CreateVectorStoreFile, FileListQuery, UpdateFileAttributes
+from askservice.web.schemas.vector_stores import (
+    CreateFileBatch,
+    CreateVectorStoreFile,
+    UpdateFileAttributes,
+    VectorStoreFileListQuery,
+)
 
 bp = Blueprint("vector_store_files", __name__)
 
@@ -33,7 +38,7 @@ def create_vector_store_file(vs_id: str):
 
 @bp.get("/vector_stores/<vs_id>/files")
 def list_vector_store_files(vs_id: str):
-    q = parse_query(FileListQuery)
+    q = parse_query(VectorStoreFileListQuery)
     page = _vs().list_files(client_id(), vs_id, q.limit, q.order, q.after, q.before, q.filter)
     return list_body(page, file_object)
 
@@ -84,6 +89,6 @@ def cancel_file_batch(vs_id: str, batch_id: str):
 
 @bp.get("/vector_stores/<vs_id>/file_batches/<batch_id>/files")
 def list_file_batch_files(vs_id: str, batch_id: str):
-    q = parse_query(FileListQuery)
+    q = parse_query(VectorStoreFileListQuery)
     page = _batches().list_files(client_id(), vs_id, batch_id, q.limit, q.order, q.after, q.before, q.filter)
     return list_body(page, file_object)

@@ -7,7 +7,7 @@ from flask import Blueprint
 from askservice.web.context import client_id, services
 from askservice.web.pages import ListQuery, list_body
 from askservice.web.validation import parse_body, parse_query
-from askservice.web.vector_store_schemas import CreateVectorStore, SearchRequest, UpdateVectorStore
+from askservice.web.schemas.vector_stores import CreateVectorStore, SearchRequest, UpdateVectorStore
 
 bp = Blueprint("vector_stores", __name__)
 

@@ -6,8 +6,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StringConstraints, model_validator
 
-from askservice.web.assistant_schemas import Metadata
-from askservice.web.chunking_schemas import ChunkingStrategy
+from askservice.web.schemas.assistants import Metadata
+from askservice.web.schemas.chunking import ChunkingStrategy
 from askservice.web.pages import ListQuery
 
 Key = Annotated[str, StringConstraints(max_length=64)]
@@ -16,7 +16,7 @@ Attributes = Annotated[dict[Key, AttributeValue], Field(max_length=16)]
 STATUS = Literal["in_progress", "completed", "failed", "cancelled"]
 
 
-class ExpiresAfter(BaseModel):
+class VectorStoreExpiresAfter(BaseModel):
     """`expires_after` of a vector store: days after its last activity."""
 
     anchor: Literal["last_active_at"]
@@ -28,7 +28,7 @@ class CreateVectorStore(BaseModel):
 
     name: str | None = None
     file_ids: list[str] = Field(default_factory=list, max_length=500)
-    expires_after: ExpiresAfter | None = None
+    expires_after: VectorStoreExpiresAfter | None = None
     chunking_strategy: ChunkingStrategy | None = None
     metadata: Metadata | None = None
 
@@ -37,7 +37,7 @@ class UpdateVectorStore(BaseModel):
     """`UpdateVectorStoreRequest` (an explicit null `expires_after` removes it)."""
 
     name: str | None = None
-    expires_after: ExpiresAfter | None = None
+    expires_after: VectorStoreExpiresAfter | None = None
     metadata: Metadata | None = None
 
 
@@ -85,7 +85,7 @@ class CompoundFilter(BaseModel):
     filters: list[Union[ComparisonFilter, "CompoundFilter"]]
 
 
-class RankingOptions(BaseModel):
+class SearchRankingOptions(BaseModel):
     """`ranking_options` of a search."""
 
     ranker: Literal["none", "auto", "default-2024-11-15"] = "auto"
@@ -99,10 +99,10 @@ class SearchRequest(BaseModel):
     rewrite_query: bool = False
     max_num_results: StrictInt = Field(default=10, ge=1, le=50)
     filters: Union[ComparisonFilter, CompoundFilter, None] = None
-    ranking_options: RankingOptions | None = None
+    ranking_options: SearchRankingOptions | None = None
 
 
-class FileListQuery(ListQuery):
+class VectorStoreFileListQuery(ListQuery):
     """Query of file lists: the list parameters and a status `filter`."""
 
     filter: STATUS | None = None

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictStr, model_validator
 
-from askservice.web.assistant_schemas import Metadata, ToolResources, invalid
+from askservice.web.schemas.assistants import Metadata, ToolResources, invalid
 from askservice.web.pages import ListQuery
 
 Detail = Literal["auto", "low", "high"]

@@ -34,10 +34,13 @@ class ToolResult:
 
 
 class ServerTool(Protocol):
-    """A tool the server executes during a run (registered by type on `Runs.server_tools`)."""
+    """A tool the server executes during a turn (registered by tool type)."""
 
     def definition(self, context: ToolContext) -> dict:
         """Return the chat-completions function tool offered upstream for this run."""
 
     def execute(self, context: ToolContext, arguments: str) -> ToolResult:
         """Run the tool with the model's JSON `arguments`."""
+
+    def annotations(self, text: str, details: list[dict]) -> list[dict]:
+        """Return the annotations of an answer `text` that used this tool (`details`: its calls' details)."""

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from askservice.services.runs import SEARCH_CONTENT
-from askservice.web.assistant_schemas import Metadata, ResponseFormat, Temperature, Tool, ToolResources, TopP, invalid
+from askservice.web.schemas.assistants import Metadata, ResponseFormat, Temperature, Tool, ToolResources, TopP, invalid
 from askservice.web.pages import ListQuery
-from askservice.web.thread_schemas import CreateMessage, CreateThread
+from askservice.web.schemas.threads import CreateMessage, CreateThread
 
 MODES = ("none", "auto", "required")
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from askservice.web.chunking_schemas import ChunkingStrategy
+from askservice.web.schemas.chunking import ChunkingStrategy
 
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_TOOLS = 128
@@ -58,14 +58,14 @@ class FunctionDefinition(BaseModel):
     strict: StrictBool | None = None
 
 
-class RankingOptions(BaseModel):
+class FileSearchRankingOptions(BaseModel):
     ranker: Literal["auto", "default_2024_08_21"] = "auto"
     score_threshold: float = Field(ge=0, le=1)
 
 
 class FileSearchOptions(BaseModel):
     max_num_results: int | None = Field(default=None, ge=1, le=50, strict=True)
-    ranking_options: RankingOptions | None = None
+    ranking_options: FileSearchRankingOptions | None = None
 
 
 class Tool(BaseModel):
