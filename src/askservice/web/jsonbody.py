@@ -3,9 +3,10 @@
 Refused, each with a message naming the problem: bytes that are not UTF-8, nesting deeper than
 `MAX_DEPTH`, integers outside 64 bits, numbers that overflow a float, `NaN`/`Infinity`, a lone
 UTF-16 surrogate escape (it could not be stored or sent on), and a key repeated in one object
-(which of the values wins differs between parsers). The checks that need a walk over the parsed
-value run only when a byte-level scan says the body may need them, so ordinary bodies pay for
-the C decoder and one hook call per object.
+(which of the values wins differs between parsers). Numbers are checked as they are decoded;
+the walks over the parsed value (depth, surrogates) run only when a byte-level count or scan
+says the body may need them, so ordinary bodies pay for the C decoder and one hook call per
+object (and per number).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from askservice.errors import InvalidRequestError
 
 MAX_DEPTH = 64
 INT_BOUND = 2**63  # integers must fit a signed 64-bit field: [-2**63, 2**63)
-_BIG_NUMBER = re.compile(rb"\d{19}|[eE][+-]?\d{3}")  # an integer that may pass 64 bits, an exponent that may overflow
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_CONTAINERS = (dict, list)
 
 
 class _Hostile(ValueError):
@@ -42,7 +43,20 @@ def _constant(name: str) -> Any:
     raise _Hostile(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant)
+def _int(text: str) -> int:
+    if len(text) > 20 or not -INT_BOUND <= (value := int(text)) < INT_BOUND:
+        raise _Hostile("an integer is outside the 64-bit range")
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Hostile("a number is too large")
+    return value
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant, parse_int=_int, parse_float=_float)
 
 
 def invalid_json(problem: str) -> InvalidRequestError:
@@ -64,44 +78,29 @@ def loads(raw: bytes) -> Any:
         raise invalid_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except _Hostile as exc:
         raise invalid_json(str(exc)) from None
-    except ValueError:  # the interpreter's limit on digits in one integer
-        raise invalid_json("a number is too large") from None
-    _check(value, raw)
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _too_deep(value):
+        raise invalid_json(f"it is nested deeper than {MAX_DEPTH} levels")
+    if b"\\u" in raw and _SURROGATE.search(raw) and not _encodable(value):
+        raise invalid_json("a string holds a lone UTF-16 surrogate escape")
     return value
 
 
-def _check(value: Any, raw: bytes) -> None:
-    """Walk `value` for depth, number ranges and surrogates, where the raw bytes say it may matter."""
-    deep = raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
-    numbers = _BIG_NUMBER.search(raw) is not None
-    strings = _SURROGATE.search(raw) is not None
-    if not (deep or numbers or strings):
-        return
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise invalid_json(f"it is nested deeper than {MAX_DEPTH} levels")
-            children = node.items() if isinstance(node, dict) else enumerate(node)
-            for key, child in children:
-                if strings and isinstance(key, str):
-                    _check_string(key)
-                stack.append((child, depth + 1))
-        elif isinstance(node, bool):
-            continue
-        elif isinstance(node, int):
-            if not -INT_BOUND <= node < INT_BOUND:
-                raise invalid_json("an integer is outside the 64-bit range")
-        elif isinstance(node, float):
-            if not math.isfinite(node):
-                raise invalid_json("a number is too large")
-        elif strings and isinstance(node, str):
-            _check_string(node)
+def _too_deep(value: Any) -> bool:
+    """Tell whether `value` nests containers deeper than MAX_DEPTH (a walk level by level)."""
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return True
+        level = [child for node in level for child in (node.values() if type(node) is dict else node)
+                 if type(child) in _CONTAINERS]
+    return False
 
 
-def _check_string(text: str) -> None:
+def _encodable(value: Any) -> bool:
+    """Tell whether every string (and key) in `value` can be written as UTF-8."""
     try:
-        text.encode("utf-8")
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise invalid_json("a string holds a lone UTF-16 surrogate escape") from None
+        return False
+    return True
