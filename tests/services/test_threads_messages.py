@@ -8,7 +8,7 @@ import pytest
 
 from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services import build_services
-from askservice.services.messages import MessagesService, content_parts
+from askservice.services.messages import MessagesService, content_parts, to_object
 from askservice.services.threads import ThreadsService
 from askservice.store.base import ABSENT
 from tests.schema import assert_schema
@@ -68,14 +68,14 @@ def test_run_messages_in_progress_completed_and_incomplete(services):
     messages = services.messages
     item = messages.new_assistant_item(OWNER, thread["id"], "asst_x", "run_x")
     services.store.put(item, ABSENT)
-    assert_schema(messages.to_object(item), "MessageObject")
+    assert_schema(to_object(item), "MessageObject")
     assert (item["status"], item["role"], item["content"], item["run_id"]) == ("in_progress", "assistant", [], "run_x")
     done = messages.finished_item(item, "4", "completed")
     assert done["content"] == [{"type": "text", "text": {"value": "4", "annotations": []}}] and done["completed_at"]
-    assert_schema(messages.to_object(done), "MessageObject")
+    assert_schema(to_object(done), "MessageObject")
     cut = messages.mark_incomplete(thread["id"], item["id"], "run_cancelled")
     assert (cut["status"], cut["incomplete_details"], bool(cut["incomplete_at"])) == ("incomplete", {"reason": "run_cancelled"}, True)
-    assert_schema(messages.to_object(cut), "MessageObject")
+    assert_schema(to_object(cut), "MessageObject")
     assert messages.mark_incomplete(thread["id"], item["id"], "run_failed")["incomplete_details"]["reason"] == "run_cancelled"
     truncated = messages.finished_item(item, "partial", "incomplete", "max_tokens")
     assert truncated["incomplete_details"] == {"reason": "max_tokens"} and truncated["completed_at"] is None
@@ -136,8 +136,8 @@ def test_a_message_racing_a_thread_deletion_is_not_left_behind(services):
     class DeletedMeanwhile(ThreadsService):
         """The thread is found, then deleted before the message is written."""
 
-        def get_item(self, owner, thread_id):
-            item = super().get_item(owner, thread_id)
+        def owned(self, owner, thread_id):
+            item = super().owned(owner, thread_id)
             self.store.delete(item["pk"], "meta")
             return item
 
@@ -152,9 +152,9 @@ def test_a_search_attachment_racing_another_write_leaves_one_thread_store(servic
     services.file_search.vector_stores.schedule = lambda vs_id, file_id: None  # no ingestion needed here
     file_id = services.file_search.files.create(OWNER, "a.txt", io.BytesIO(b"alpha " * 50), "assistants")["id"]
     thread = services.threads.create(OWNER, {})
-    stale = services.threads.get_item(OWNER, thread["id"])
+    stale = services.threads.owned(OWNER, thread["id"])
     services.threads.modify(OWNER, thread["id"], {"metadata": {"k": "v"}})  # the version moves on
     services.threads.attach_for_search(OWNER, stale, [file_id])
-    (vs_id,) = services.threads.get_item(OWNER, thread["id"])["tool_resources"]["file_search"]["vector_store_ids"]
+    (vs_id,) = services.threads.owned(OWNER, thread["id"])["tool_resources"]["file_search"]["vector_store_ids"]
     stores = services.file_search.vector_stores.list(OWNER, 100, "asc", None, None).items
     assert [s["id"] for s in stores] == [vs_id]  # the store made for the losing write was dropped

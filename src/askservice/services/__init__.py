@@ -52,7 +52,7 @@ def build_services(settings: Settings) -> Services:
     store = open_store(settings, blobs)
     llm = open_llm(settings)
     file_search = build_file_search(settings, store, blobs, llm)
-    checker = ResourceChecker(file_search)
+    checker = ResourceChecker(file_search.files, file_search.vector_stores)
     threads = ThreadsService(store, checker)
     assistants = AssistantsService(store, checker)
     messages = MessagesService(store, threads, checker)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 
 from askservice import ids
-from askservice.errors import NotFoundError
+from askservice.services import keys
+from askservice.services.crud import modified, not_found, objects, owned_by
 from askservice.services.tool_resources import ResourceChecker
-from askservice.store.base import ABSENT, ConditionFailed, Page, Store
+from askservice.store.base import ABSENT, Page, Store
 
 FIELDS = (
     "id", "object", "created_at", "name", "description", "model", "instructions", "tools", "tool_resources",
@@ -24,11 +25,7 @@ DEFAULTS = {
 }
 NEVER_NULL = ("model", "tools", "metadata", "tool_resources")
 """Fields a modify with `null` leaves as they are (the others it clears)."""
-
-
-def index_key(owner: str) -> str:
-    """Return the owner-index partition of a client's assistants."""
-    return f"{owner}#assistant"
+KIND = "assistant"
 
 
 def to_object(item: dict) -> dict:
@@ -47,12 +44,13 @@ class AssistantsService:
         self.checker = checker
 
     def create(self, owner: str, fields: dict) -> dict:
-        """Create an assistant from its fields (`model` required, the rest as in the spec)."""
+        """Create an assistant from its fields (`model` required, the rest as in the spec); return the AssistantObject."""
         assistant_id = ids.new_id("asst_")
         item = {**DEFAULTS, **{k: v for k, v in fields.items() if v is not None or k not in NEVER_NULL}}
         item["tool_resources"] = self.checker.tool_resources(owner, fields.get("tool_resources"))
+        pk, sk = keys.assistant(assistant_id)
         item.update(
-            pk=f"asst#{assistant_id}", sk="meta", gsi1pk=index_key(owner), gsi1sk=assistant_id, id=assistant_id,
+            pk=pk, sk=sk, gsi1pk=keys.owned(owner, KIND), gsi1sk=assistant_id, id=assistant_id,
             object="assistant", owner=owner, created_at=int(time.time()),
         )
         self.store.put(item, condition=ABSENT)
@@ -60,39 +58,32 @@ class AssistantsService:
 
     def item(self, assistant_id: str) -> dict | None:
         """Return the assistant item whoever owns it, or None."""
-        return self.store.get(f"asst#{assistant_id}", "meta") if ids.is_valid(assistant_id, "asst_") else None
+        return self.store.get(*keys.assistant(assistant_id)) if ids.is_valid(assistant_id, "asst_") else None
 
-    def get_item(self, owner: str, assistant_id: str) -> dict:
-        """Return the client's assistant item, or raise NotFoundError."""
-        item = self.item(assistant_id)
-        if item is None or item.get("owner") != owner:
-            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
-        return item
+    def owned(self, owner: str, assistant_id: str) -> dict:
+        """Return the client's assistant item, or raise NotFoundError (param `assistant_id`)."""
+        return owned_by(self.item(assistant_id), owner, KIND, assistant_id, "assistant_id")
 
     def get(self, owner: str, assistant_id: str) -> dict:
         """Return an AssistantObject."""
-        return to_object(self.get_item(owner, assistant_id))
+        return to_object(self.owned(owner, assistant_id))
 
     def list(self, owner: str, *, limit: int = 20, order: str = "desc", after: str | None = None,
              before: str | None = None) -> Page:
-        """Return a page of the client's assistant items (one index query)."""
-        return self.store.query_index(index_key(owner), after=after, before=before, limit=limit, order=order)
+        """Return a page of the client's AssistantObjects (one index query)."""
+        page = self.store.query_index(keys.owned(owner, KIND), after=after, before=before, limit=limit, order=order)
+        return objects(page, to_object)
 
     def modify(self, owner: str, assistant_id: str, changes: dict) -> dict:
         """Apply the fields a request set (null clears the nullable ones); return the AssistantObject."""
-        item = self.get_item(owner, assistant_id)
+        item = self.owned(owner, assistant_id)
         fields = {k: v for k, v in changes.items() if v is not None or k not in NEVER_NULL}
         if fields.get("tool_resources") is not None:
             fields["tool_resources"] = self.checker.tool_resources(owner, fields["tool_resources"])
-        if not fields:
-            return to_object(item)
-        try:
-            return to_object(self.store.update(item["pk"], "meta", set=fields))
-        except ConditionFailed:  # deleted meanwhile
-            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id") from None
+        return modified(self.store, item, fields, to_object, lambda: not_found(KIND, assistant_id, "assistant_id"))
 
     def delete(self, owner: str, assistant_id: str) -> dict:
         """Delete the assistant (its threads stay usable)."""
-        item = self.get_item(owner, assistant_id)
-        self.store.delete(item["pk"], "meta")
+        item = self.owned(owner, assistant_id)
+        self.store.delete(item["pk"], item["sk"])
         return {"id": assistant_id, "object": "assistant.deleted", "deleted": True}

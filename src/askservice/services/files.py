@@ -95,6 +95,10 @@ class FilesService:
             raise NotFoundError(f"No such File object: {file_id}", param="file_id")
         return item
 
+    def owned(self, owner: str, file_id: str) -> dict:
+        """TEMPORARY shim of branch r-crud (the lead drops it for the files engineer's `owned`): `get`."""
+        return self.get(owner, file_id)
+
     def list(self, owner: str, purpose: str | None, limit: int, order: str, after: str | None) -> Page:
         """Return a page of the client's files, optionally of one purpose."""
         where = {"purpose": purpose} if purpose else None

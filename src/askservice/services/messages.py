@@ -3,8 +3,8 @@
 Content is kept as OpenAI's parts (`text` parts carry `annotations`), so an item is its object
 plus `pk`/`sk`/`version`. Ids are time-ordered, so `msg#ID` order is creation order and a page
 is one store query. The runs service builds its assistant messages with `new_assistant_item`
-and `finished_item`, reads a thread with `history`, and closes cut messages with
-`mark_incomplete`.
+and `finished_item`, reads a thread with `history`, closes cut messages with `mark_incomplete`,
+and shapes them with the module's `to_object`.
 """
 
 from __future__ import annotations
@@ -12,20 +12,24 @@ from __future__ import annotations
 import time
 
 from askservice import ids
-from askservice.errors import InvalidRequestError, NotFoundError
+from askservice.errors import InvalidRequestError
+from askservice.services import keys
+from askservice.services.crud import modified, not_found, objects
 from askservice.services.tool_resources import ResourceChecker, search_file_ids
 from askservice.store.base import ABSENT, Check, ConditionFailed, Page, Put, Store
+from askservice.store.conflicts import retry_on_conflict
 
 FIELDS = (
     "id", "object", "created_at", "thread_id", "status", "incomplete_details", "completed_at", "incomplete_at",
     "role", "content", "assistant_id", "run_id", "attachments", "metadata",
 )
-HISTORY_PAGE = 100
+MARK_INCOMPLETE_BUDGET = 5
+"""Tries of `mark_incomplete` against other writers of the message before it leaves the message as they made it."""
+KIND = "message"
 
 
-def message_key(thread_id: str, message_id: str) -> tuple[str, str]:
-    """Return the (pk, sk) of a message."""
-    return f"thread#{thread_id}", f"msg#{message_id}"
+class _StillChanging(Exception):
+    """`mark_incomplete` ran out of tries."""
 
 
 def text_part(value: str) -> dict:
@@ -53,7 +57,7 @@ def new_item(thread_id: str, role: str, content: list[dict], *, status: str = "c
              metadata: dict | None = None) -> dict:
     """Return a new, unsaved message item with stored `content` parts."""
     message_id = ids.new_id("msg_")
-    pk, sk = message_key(thread_id, message_id)
+    pk, sk = keys.message(thread_id, message_id)
     return {
         "pk": pk, "sk": sk, "id": message_id, "object": "thread.message", "created_at": int(time.time()),
         "thread_id": thread_id, "status": status, "incomplete_details": None, "completed_at": None,
@@ -94,8 +98,8 @@ class MessagesService:
         """Set by the runs service: `active_run(thread_item)` returns the thread's active run or None."""
 
     def create(self, owner: str, thread_id: str, params: dict) -> dict:
-        """Add a message (`role`, `content`, `attachments`, `metadata`) to the thread; return it."""
-        thread = self.threads.get_item(owner, thread_id)
+        """Add a message (`role`, `content`, `attachments`, `metadata`) to the thread; return the MessageObject."""
+        thread = self.threads.owned(owner, thread_id)
         run = self.active_run(thread) if self.active_run else None
         if run is not None:
             raise InvalidRequestError(
@@ -104,46 +108,43 @@ class MessagesService:
         item = request_item(self.checker, owner, thread_id, params)
         self.threads.attach_for_search(owner, thread, search_file_ids([item]))
         try:  # together with the thread's existence, so a thread being deleted keeps no stray message
-            self.store.transact([Check(thread["pk"], "meta"), Put(item, ABSENT)])
+            self.store.transact([Check(thread["pk"], thread["sk"]), Put(item, ABSENT)])
         except ConditionFailed:
-            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id") from None
+            raise not_found("thread", thread_id, "thread_id") from None
         return to_object(item)
 
-    def item(self, owner: str, thread_id: str, message_id: str) -> dict:
-        """Return the message item of the client's thread, or raise NotFoundError."""
-        self.threads.get_item(owner, thread_id)
-        item = self.store.get(*message_key(thread_id, message_id)) if ids.is_valid(message_id, "msg_") else None
+    def owned(self, owner: str, thread_id: str, message_id: str) -> dict:
+        """Return the message item of the client's thread, or raise NotFoundError (`thread_id` or `message_id`)."""
+        self.threads.owned(owner, thread_id)
+        item = self.store.get(*keys.message(thread_id, message_id)) if ids.is_valid(message_id, "msg_") else None
         if item is None:
-            raise NotFoundError(f"No message found with id '{message_id}'.", param="message_id")
+            raise not_found(KIND, message_id, "message_id")
         return item
 
     def get(self, owner: str, thread_id: str, message_id: str) -> dict:
         """Return a MessageObject."""
-        return to_object(self.item(owner, thread_id, message_id))
+        return to_object(self.owned(owner, thread_id, message_id))
 
     def list(self, owner: str, thread_id: str, *, limit: int = 20, order: str = "desc", after: str | None = None,
              before: str | None = None, run_id: str | None = None) -> Page:
-        """Return a page of the thread's message items (one store query), optionally of one run."""
-        thread = self.threads.get_item(owner, thread_id)
-        return self.store.query(
-            thread["pk"], "msg#", limit=limit, order=order,
-            after=f"msg#{after}" if after else None, before=f"msg#{before}" if before else None,
+        """Return a page of the thread's MessageObjects (one store query), optionally of one run."""
+        thread = self.threads.owned(owner, thread_id)
+        page = self.store.query(
+            thread["pk"], keys.MESSAGE, limit=limit, order=order,
+            after=keys.cursor(keys.MESSAGE, after), before=keys.cursor(keys.MESSAGE, before),
             where={"run_id": run_id} if run_id else None,
         )
+        return objects(page, to_object)
 
-    def modify(self, owner: str, thread_id: str, message_id: str, metadata: dict | None) -> dict:
-        """Replace the message's metadata (None leaves it); return the message."""
-        item = self.item(owner, thread_id, message_id)
-        if metadata is None:
-            return to_object(item)
-        try:
-            return to_object(self.store.update(item["pk"], item["sk"], set={"metadata": metadata}))
-        except ConditionFailed:  # deleted meanwhile
-            raise NotFoundError(f"No message found with id '{message_id}'.", param="message_id") from None
+    def modify(self, owner: str, thread_id: str, message_id: str, changes: dict) -> dict:
+        """Replace the message's `metadata` (None leaves it); return the MessageObject."""
+        item = self.owned(owner, thread_id, message_id)
+        fields = {"metadata": changes["metadata"]} if changes.get("metadata") is not None else {}
+        return modified(self.store, item, fields, to_object, lambda: not_found(KIND, message_id, "message_id"))
 
     def delete(self, owner: str, thread_id: str, message_id: str) -> dict:
         """Delete the message."""
-        item = self.item(owner, thread_id, message_id)
+        item = self.owned(owner, thread_id, message_id)
         self.store.delete(item["pk"], item["sk"])
         return {"id": message_id, "object": "thread.message.deleted", "deleted": True}
 
@@ -151,15 +152,10 @@ class MessagesService:
 
     def history(self, thread_id: str, last: int | None = None) -> list[dict]:
         """Return the thread's message items oldest first (`last`: only the most recent ones)."""
-        pk = f"thread#{thread_id}"
+        pk = keys.thread_pk(thread_id)
         if last is not None:
-            return list(reversed(self.store.query(pk, "msg#", limit=last, order="desc").items))
-        items: list[dict] = []
-        while True:
-            page = self.store.query(pk, "msg#", limit=HISTORY_PAGE, after=items[-1]["sk"] if items else None)
-            items += page.items
-            if not page.has_more:
-                return items
+            return list(reversed(self.store.query(pk, keys.MESSAGE, limit=last, order="desc").items))
+        return list(self.store.query_all(pk, keys.MESSAGE))
 
     def new_assistant_item(self, owner: str, thread_id: str, assistant_id: str | None, run_id: str | None) -> dict:
         """Return a new, unsaved, empty `in_progress` assistant message of a run."""
@@ -177,18 +173,16 @@ class MessagesService:
 
     def mark_incomplete(self, thread_id: str, message_id: str, reason: str) -> dict | None:
         """Mark a message still `in_progress` as incomplete for `reason`; return it, or None if gone."""
-        for _ in range(5):
-            item = self.store.get(*message_key(thread_id, message_id))
+        key = keys.message(thread_id, message_id)
+
+        def attempt(_: int) -> dict | None:
+            item = self.store.get(*key)
             if item is None or item["status"] != "in_progress":
                 return item
             fields = {"status": "incomplete", "incomplete_at": int(time.time()), "incomplete_details": {"reason": reason}}
-            try:
-                return self.store.update(item["pk"], item["sk"], set=fields, expected_version=item["version"])
-            except ConditionFailed:
-                continue
-        return self.store.get(*message_key(thread_id, message_id))
+            return self.store.update(*key, set=fields, expected_version=item["version"])
 
-    @staticmethod
-    def to_object(item: dict) -> dict:
-        """Return the spec's MessageObject for a message item."""
-        return to_object(item)
+        try:
+            return retry_on_conflict(attempt, MARK_INCOMPLETE_BUDGET, _StillChanging)
+        except _StillChanging:  # other writers kept winning: the message as they left it
+            return self.store.get(*key)

@@ -18,6 +18,7 @@ from askservice.errors import ConflictError, InvalidRequestError, NotConfiguredE
 from askservice.ids import is_valid, new_id
 from askservice.services.engine.leases import Leases
 from askservice.services.executor import Executor
+from askservice.services.messages import to_object as message_to_object
 from askservice.services.run_events import Events
 from askservice.services.run_records import (
     ACTIVE,
@@ -61,8 +62,8 @@ class Runs:
     def create(self, owner: str, thread_id: str, params: dict, events: Events | None = None) -> dict:
         """Create a run on a thread (adding `additional_messages` first) and start executing it."""
         thread, assistant = together(
-            lambda: self.threads.get_item(owner, thread_id),
-            lambda: self.assistants.get_item(owner, params["assistant_id"]),
+            lambda: self.threads.owned(owner, thread_id),
+            lambda: self.assistants.owned(owner, params["assistant_id"]),
         )
         self._require_llm()
         if self.active_run(thread) is not None:
@@ -73,7 +74,7 @@ class Runs:
 
     def create_thread_and_run(self, owner: str, params: dict, events: Events | None = None) -> dict:
         """Create a thread (with its messages) and a run on it."""
-        assistant = self.assistants.get_item(owner, params["assistant_id"])
+        assistant = self.assistants.owned(owner, params["assistant_id"])
         self._require_llm()
         thread = self.threads.create(owner, params.get("thread") or {})
         events = events or Events()
@@ -167,7 +168,7 @@ class Runs:
         valid = is_valid(run_id, "run_") and is_valid(thread_id, "thread_")
         item = self.store.get(*run_key(thread_id, run_id)) if valid else None
         if item is None or item.get("owner") != owner:
-            self.threads.get_item(owner, thread_id)  # name the thread when it is the one missing
+            self.threads.owned(owner, thread_id)  # name the thread when it is the one missing
             raise NotFoundError(f"No run found with id '{run_id}'.", param="run_id")
         return self.refresh(item)
 
@@ -178,7 +179,7 @@ class Runs:
     def list(self, owner: str, thread_id: str, *, limit: int = 20, order: str = "desc",
              after: str | None = None, before: str | None = None) -> Page:
         """Return a page of the thread's run items (each checked by `refresh`)."""
-        thread = self.threads.get_item(owner, thread_id)
+        thread = self.threads.owned(owner, thread_id)
         page = self.store.query(
             thread["pk"], "run#", limit=limit, order=order,
             after=f"run#{after}" if after else None, before=f"run#{before}" if before else None,
@@ -335,7 +336,7 @@ class Runs:
 
     def message_object(self, message: dict) -> dict:
         """Return the API object of a message item."""
-        return self.messages.to_object(message)
+        return message_to_object(message)
 
     def tool_resources(self, run: dict) -> dict:
         """Return the assistant's and the thread's tool resources, for server tools."""

@@ -14,18 +14,18 @@ import time
 from typing import Callable
 
 from askservice import ids
-from askservice.errors import ConflictError, NotFoundError
+from askservice.errors import ConflictError
+from askservice.services import keys
+from askservice.services.crud import modified, not_found, owned_by
 from askservice.services.messages import request_item
 from askservice.services.tool_resources import ResourceChecker, search_file_ids
 from askservice.store.base import ABSENT, ConditionFailed, Put, Store
+from askservice.store.conflicts import retry_on_conflict
 
 MAX_TRANSACTION = 100
-ATTACH_RETRIES = 10
-
-
-def thread_pk(thread_id: str) -> str:
-    """Return the partition key of a thread (its meta item, messages and runs)."""
-    return f"thread#{thread_id}"
+ATTACH_BUDGET = 10
+"""Tries of `attach_for_search` against other writers of the thread before it answers 409."""
+KIND = "thread"
 
 
 def to_object(item: dict) -> dict:
@@ -52,8 +52,9 @@ class ThreadsService:
             request_item(self.checker, owner, thread_id, message, param=f"messages[{index}]")
             for index, message in enumerate(params.get("messages") or [])
         ]
+        pk, sk = keys.thread(thread_id)
         item = {
-            "pk": thread_pk(thread_id), "sk": "meta", "id": thread_id, "owner": owner, "created_at": int(time.time()),
+            "pk": pk, "sk": sk, "id": thread_id, "owner": owner, "created_at": int(time.time()),
             "tool_resources": self.checker.add_for_search(
                 owner, self.checker.tool_resources(owner, params.get("tool_resources")), search_file_ids(messages),
             ),
@@ -66,54 +67,50 @@ class ThreadsService:
 
     def item(self, thread_id: str) -> dict | None:
         """Return the thread item whoever owns it, or None."""
-        return self.store.get(thread_pk(thread_id), "meta") if ids.is_valid(thread_id, "thread_") else None
+        return self.store.get(*keys.thread(thread_id)) if ids.is_valid(thread_id, "thread_") else None
 
-    def get_item(self, owner: str, thread_id: str) -> dict:
-        """Return the client's thread item, or raise NotFoundError."""
-        item = self.item(thread_id)
-        if item is None or item.get("owner") != owner:
-            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
-        return item
+    def owned(self, owner: str, thread_id: str) -> dict:
+        """Return the client's thread item, or raise NotFoundError (param `thread_id`)."""
+        return owned_by(self.item(thread_id), owner, KIND, thread_id, "thread_id")
 
     def get(self, owner: str, thread_id: str) -> dict:
         """Return a ThreadObject."""
-        return to_object(self.get_item(owner, thread_id))
+        return to_object(self.owned(owner, thread_id))
 
     def modify(self, owner: str, thread_id: str, changes: dict) -> dict:
-        """Replace `metadata` and/or `tool_resources` (ids checked); return the ThreadObject."""
-        item = self.get_item(owner, thread_id)
+        """Replace `metadata` and/or `tool_resources` (ids checked; None leaves one); return the ThreadObject."""
+        item = self.owned(owner, thread_id)
         fields = {}
         if changes.get("metadata") is not None:
             fields["metadata"] = changes["metadata"]
         if changes.get("tool_resources") is not None:
             fields["tool_resources"] = self.checker.tool_resources(owner, changes["tool_resources"])
-        if not fields:
-            return to_object(item)
-        try:
-            return to_object(self.store.update(item["pk"], "meta", set=fields))
-        except ConditionFailed:  # deleted meanwhile
-            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id") from None
+        return modified(self.store, item, fields, to_object, lambda: not_found(KIND, thread_id, "thread_id"))
 
-    def attach_for_search(self, owner: str, thread: dict, file_ids: list[str]) -> None:
+    def attach_for_search(self, owner: str, thread_item: dict, file_ids: list[str]) -> None:
         """Put files attached for `file_search` into the thread's vector store (made if missing)."""
-        for _ in range(ATTACH_RETRIES):
+
+        def attempt(n: int) -> None:
+            thread = thread_item if n == 0 else self.owned(owner, thread_item["id"])  # changed meanwhile: look again
             before = thread.get("tool_resources") or {}
             after = self.checker.add_for_search(owner, before, file_ids)
             if after == before:
                 return
             try:
-                self.store.update(thread["pk"], "meta", set={"tool_resources": after}, expected_version=thread["version"])
-                return
-            except ConditionFailed:  # the thread changed meanwhile: look again, and drop the store made for it
+                self.store.update(thread["pk"], thread["sk"], set={"tool_resources": after},
+                                  expected_version=thread["version"])
+            except ConditionFailed:  # another write won: drop the store made for this one
                 self.checker.drop_store(owner, after["file_search"]["vector_store_ids"][0])
-                thread = self.get_item(owner, thread["id"])
-        raise ConflictError("The thread is changing too fast to attach files; try again.")
+                raise
+
+        retry_on_conflict(attempt, ATTACH_BUDGET,
+                          lambda: ConflictError("The thread is changing too fast to attach files; try again."))
 
     def delete(self, owner: str, thread_id: str) -> dict:
         """Delete the thread, its messages and (through `on_delete`) whatever else hangs off it."""
-        item = self.get_item(owner, thread_id)
-        self.store.delete(item["pk"], "meta")
+        item = self.owned(owner, thread_id)
+        self.store.delete(item["pk"], item["sk"])
         for hook in self.on_delete:
             hook(thread_id)
-        self.store.delete_all(item["pk"])
+        self.store.delete_all(keys.thread_pk(thread_id))
         return {"id": thread_id, "object": "thread.deleted", "deleted": True}

@@ -9,8 +9,14 @@ has none, as at OpenAI.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from askservice.errors import InvalidRequestError, NotFoundError
-from askservice.services.file_search import FileSearch
+from askservice.services.crud import not_found
+
+if TYPE_CHECKING:
+    from askservice.services.files import FilesService
+    from askservice.services.vector_stores import VectorStoresService
 
 THREAD_STORE_EXPIRY = {"anchor": "last_active_at", "days": 7}
 
@@ -29,23 +35,23 @@ def search_file_ids(messages: list[dict]) -> list[str]:
 class ResourceChecker:
     """Check the file and vector-store ids a request names against the caller's own."""
 
-    def __init__(self, file_search: FileSearch) -> None:
-        self.files = file_search.files
-        self.vector_stores = file_search.vector_stores
+    def __init__(self, files: FilesService, vector_stores: VectorStoresService) -> None:
+        self.files = files
+        self.vector_stores = vector_stores
 
     def file(self, owner: str, file_id: str, param: str) -> None:
         """Raise NotFoundError (naming `param`) unless `file_id` is one of the caller's files."""
         try:
-            self.files.get(owner, file_id)
+            self.files.owned(owner, file_id)
         except NotFoundError:
-            raise NotFoundError(f"No file found with id '{file_id}'.", param=param) from None
+            raise not_found("file", file_id, param) from None
 
     def vector_store(self, owner: str, vs_id: str, param: str) -> None:
         """Raise NotFoundError (naming `param`) unless `vs_id` is one of the caller's vector stores."""
         try:
-            self.vector_stores.meta(owner, vs_id)
+            self.vector_stores.owned(owner, vs_id)
         except NotFoundError:
-            raise NotFoundError(f"No vector store found with id '{vs_id}'.", param=param) from None
+            raise not_found("vector store", vs_id, param) from None
 
     def tool_resources(self, owner: str, requested: dict | None, param: str = "tool_resources") -> dict:
         """Return `tool_resources` as stored, after checking every id and creating requested stores."""
@@ -84,7 +90,7 @@ class ResourceChecker:
         vs_ids = (tool_resources.get("file_search") or {}).get("vector_store_ids") or []
         if vs_ids:
             try:
-                self.vector_stores.usable(owner, vs_ids[0])
+                self.vector_stores.owned(owner, vs_ids[0], usable=True)
                 for file_id in file_ids:
                     self.vector_stores.add_file(owner, vs_ids[0], file_id, None, None)
                 return tool_resources

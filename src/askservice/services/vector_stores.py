@@ -110,6 +110,11 @@ class VectorStoresService:
                 param="vector_store_id")
         return meta
 
+    def owned(self, owner: str, vs_id: str, usable: bool = False) -> dict:
+        """TEMPORARY shim of branch r-crud (the lead drops it for the vector-stores engineer's `owned`):
+        `usable(...)` when `usable`, else `meta(...)`."""
+        return self.usable(owner, vs_id) if usable else self.meta(owner, vs_id)
+
     def get(self, owner: str, vs_id: str) -> dict:
         """Return the spec's VectorStoreObject (and requeue files a dead worker left in progress)."""
         meta = self.meta(owner, vs_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from askservice.services.assistants import to_object
 from askservice.web.schemas.assistants import CreateAssistant, ModifyAssistant
 from askservice.web.context import client_id, services
 from askservice.web.pages import ListQuery, list_body
@@ -23,7 +22,7 @@ def create_assistant():
 def list_assistants():
     q = parse_query(ListQuery)
     page = services().assistants.list(client_id(), limit=q.limit, order=q.order, after=q.after, before=q.before)
-    return list_body(page, to_object)
+    return list_body(page)
 
 
 @bp.get("/assistants/<assistant_id>")

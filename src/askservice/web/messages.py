@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from askservice.services.messages import to_object
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
 from askservice.web.schemas.threads import CreateMessage, MessageListQuery, ModifyMessage
@@ -25,7 +24,7 @@ def list_messages(thread_id: str):
     page = services().messages.list(
         client_id(), thread_id, limit=q.limit, order=q.order, after=q.after, before=q.before, run_id=q.run_id,
     )
-    return list_body(page, to_object)
+    return list_body(page)
 
 
 @bp.get("/threads/<thread_id>/messages/<message_id>")
@@ -36,7 +35,7 @@ def retrieve_message(thread_id: str, message_id: str):
 @bp.post("/threads/<thread_id>/messages/<message_id>")
 def modify_message(thread_id: str, message_id: str):
     body = parse_body(ModifyMessage, optional=True)
-    return services().messages.modify(client_id(), thread_id, message_id, body.metadata)
+    return services().messages.modify(client_id(), thread_id, message_id, body.changes())
 
 
 @bp.delete("/threads/<thread_id>/messages/<message_id>")

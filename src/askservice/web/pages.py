@@ -18,9 +18,13 @@ class ListQuery(BaseModel):
     before: str | None = None
 
 
-def list_body(page: Page, shape: Callable[[dict], dict]) -> dict:
-    """Return `{object: "list", data, first_id, last_id, has_more}` for a store page."""
-    data = [shape(item) for item in page.items]
+def list_body(page: Page, shape: Callable[[dict], dict] | None = None) -> dict:
+    """Return `{object: "list", data, first_id, last_id, has_more}` for a page of API objects (what a
+    service's `list` returns).
+
+    `shape`: TRANSITIONAL, for the routes whose service still pages store items (runs, steps, files,
+    vector stores); it goes once every `list` returns API objects."""
+    data = [shape(item) for item in page.items] if shape is not None else page.items
     return {
         "object": "list",
         "data": data,

@@ -25,11 +25,7 @@ def retrieve_thread(thread_id: str):
 @bp.post("/threads/<thread_id>")
 def modify_thread(thread_id: str):
     body = parse_body(ModifyThread, optional=True)
-    changes = {
-        "metadata": body.metadata,
-        "tool_resources": body.tool_resources.requested() if body.tool_resources else None,
-    }
-    return services().threads.modify(client_id(), thread_id, changes)
+    return services().threads.modify(client_id(), thread_id, body.changes())
 
 
 @bp.delete("/threads/<thread_id>")

@@ -88,7 +88,13 @@ class CreateMessage(BaseModel):
 
 
 class ModifyMessage(BaseModel):
+    """`ModifyMessageRequest`."""
+
     metadata: Metadata | None = None
+
+    def changes(self) -> dict:
+        """Return the change for the messages service (None leaves the metadata as it is)."""
+        return {"metadata": self.metadata}
 
 
 class CreateThread(BaseModel):
@@ -108,8 +114,17 @@ class CreateThread(BaseModel):
 
 
 class ModifyThread(BaseModel):
+    """`ModifyThreadRequest`."""
+
     tool_resources: ToolResources | None = None
     metadata: Metadata | None = None
+
+    def changes(self) -> dict:
+        """Return the changes for the threads service (None leaves a field as it is)."""
+        return {
+            "metadata": self.metadata,
+            "tool_resources": self.tool_resources.requested() if self.tool_resources else None,
+        }
 
 
 class MessageListQuery(ListQuery):
