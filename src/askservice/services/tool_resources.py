@@ -36,14 +36,14 @@ class ResourceChecker:
     def file(self, owner: str, file_id: str, param: str) -> None:
         """Raise NotFoundError (naming `param`) unless `file_id` is one of the caller's files."""
         try:
-            self.files.get(owner, file_id)
+            self.files.owned(owner, file_id)
         except NotFoundError:
             raise NotFoundError(f"No file found with id '{file_id}'.", param=param) from None
 
     def vector_store(self, owner: str, vs_id: str, param: str) -> None:
         """Raise NotFoundError (naming `param`) unless `vs_id` is one of the caller's vector stores."""
         try:
-            self.vector_stores.meta(owner, vs_id)
+            self.vector_stores.owned(owner, vs_id)
         except NotFoundError:
             raise NotFoundError(f"No vector store found with id '{vs_id}'.", param=param) from None
 
@@ -84,7 +84,7 @@ class ResourceChecker:
         vs_ids = (tool_resources.get("file_search") or {}).get("vector_store_ids") or []
         if vs_ids:
             try:
-                self.vector_stores.usable(owner, vs_ids[0])
+                self.vector_stores.owned(owner, vs_ids[0], usable=True)
                 for file_id in file_ids:
                     self.vector_stores.add_file(owner, vs_ids[0], file_id, None, None)
                 return tool_resources
