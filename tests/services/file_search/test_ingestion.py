@@ -43,11 +43,18 @@ def test_a_file_left_by_a_dead_worker_is_taken_over(fs):
 # Fix A: ingestion holds the runs' renewable lease; any worker's sweep takes over a dead worker's files.
 
 
-def test_a_file_whose_worker_died_while_ingesting_is_swept_to_another(shared):
+def added(shared, lease=LEASE, queue=True):
+    """Return two workers on the shared store (the second's own greenlets ingest unless `queue`), and the
+    store and the file the first one added."""
     settings, store, blobs = shared
-    dead, live = worker(settings, store, blobs, LEASE), worker(settings, store, blobs, LEASE)
+    dead, live = worker(settings, store, blobs, lease), worker(settings, store, blobs, lease, queue=queue)
     f = upload(dead, "a.txt", PLANTED.encode())
-    vs = dead.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    return dead, live, dead.vector_stores.create("alice", None, [f["id"]], None, None, None), f
+
+
+def test_a_file_whose_worker_died_while_ingesting_is_swept_to_another(shared):
+    store = shared[1]
+    dead, live, vs, f = added(shared)
     held = dead.ingestor.claim(vs["id"], f["id"])  # the worker claims it, then dies: no renewal, no end
     assert held["lease_owner"] == dead.leases.holder and ingesting(store) == [f"{vs['id']}/{f['id']}"]
     assert live.sweep() == 0 and live.queued == []  # a live lease is left alone
@@ -62,10 +69,8 @@ def test_a_file_whose_worker_died_while_ingesting_is_swept_to_another(shared):
 
 
 def test_a_file_never_claimed_within_a_lease_is_swept(shared):
-    settings, store, blobs = shared
-    dead, live = worker(settings, store, blobs, LEASE), worker(settings, store, blobs, LEASE)
-    f = upload(dead, "a.txt", PLANTED.encode())
-    vs = dead.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    store = shared[1]
+    dead, live, vs, f = added(shared)
     dead.queued.clear()  # the worker that added it died before its queue reached it
     item = store.get(*keys.vector_store_file(vs["id"], f["id"]))
     assert item["gsi1pk"] == keys.INGESTING and "lease_owner" not in item  # to be claimed within a lease
@@ -95,12 +100,9 @@ def test_a_live_ingestion_renews_its_lease_and_is_left_alone(settings_for, upstr
 
 
 def test_the_sweeper_recovers_a_dead_workers_file_within_two_leases(shared):
-    settings, store, blobs = shared
-    lease = 1.0
-    dead, live = worker(settings, store, blobs, lease), worker(settings, store, blobs, lease, queue=False)
+    store, lease = shared[1], 1.0
     encoding()  # the tokenizer loads once per process, in most of a second: not part of the recovery
-    f = upload(dead, "a.txt", PLANTED.encode())
-    vs = dead.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    dead, live, vs, f = added(shared, lease, queue=False)
     dead.ingestor.claim(vs["id"], f["id"])
     died = time.monotonic()
     sweeper = Sweeper(live.leases.renew_every, [live.sweep])  # as services/__init__.py registers it

@@ -1,8 +1,9 @@
 """The retrieval half of the Assistants API: files, vector stores, ingestion, search, the file_search tool.
 
-    files          uploads (`files/ID` blobs) and their metadata; deletion marked, then swept
-    vector_stores  stores and their files; deletion marked, then swept
+    files          uploads (`files/ID` blobs) and their metadata
+    vector_stores  stores and their files
     contents       a store's files, memberships and counters, changed together
+    deletion       delete = one conditional mark, then the parts; the sweep finishes a dead deleter's work
     batches        file batches of a store
     ingestion      per-process greenlets: extract, chunk, embed, pack, finish, under a renewed lease
     extraction     text from txt/md/json/csv/html/code/pdf

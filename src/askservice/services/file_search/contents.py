@@ -38,6 +38,11 @@ def missing_store(vs_id: str) -> NotFoundError:
     return NotFoundError(f"No such vector store: '{vs_id}'", param="vector_store_id")
 
 
+def busy_store() -> ConflictError:
+    """Return the 409 of a write to a store item that kept losing its races."""
+    return ConflictError("The vector store is busy; try again.")
+
+
 class Contents:
     """Counted changes of vector-store files, and their removal when a store or a file goes away."""
 
@@ -65,7 +70,7 @@ class Contents:
             self.store.transact(ops)
             return True
 
-        return retry_on_conflict(attempt, CHANGE_TRIES, lambda: ConflictError("The vector store is busy; try again."))
+        return retry_on_conflict(attempt, CHANGE_TRIES, busy_store)
 
     def counts(self, meta: dict, delta: dict[str, int], usage: int = 0, changed: bool = False) -> Update:
         """Return the store item's update for files moving by `delta` (and `generation` + 1 if search `changed`)."""

@@ -4,12 +4,10 @@ An upload is streamed into the blob store and refused past MAX_FILE_BYTES or whe
 metadata is written only once the bytes are whole, and the blob is removed again if that write
 fails, so a failed upload leaves nothing behind.
 
-Deleting a file (or reading one whose `expires_after` passed) first marks it in one conditional
-write (`deleted_at`; its owner-index entry moves to DELETING), so that from then on it answers
-404 and no vector store can take it (adding a file checks its version in the same transaction).
-Then it leaves every vector store that holds it (through its memberships), its bytes go, and
-its item last. If the worker dies midway, any worker's sweep (`sweep`) finishes the deletion
-once the mark's lease lapsed.
+Deleting a file (or reading one whose `expires_after` passed) goes in two steps (`deletion`):
+the mark, after which it answers 404 and no vector store can take it (adding a file checks its
+version in the same transaction); then it leaves every vector store that holds it (through its
+memberships), its bytes go, and its item last. A dead deleter's leftovers are swept (`sweep`).
 """
 
 from __future__ import annotations
@@ -22,14 +20,13 @@ from askservice.blobs.base import BlobStore, BlobTooLarge
 from askservice.errors import ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError
 from askservice.services import keys
 from askservice.services.engine.leases import Leases
+from askservice.services.file_search import deletion
 from askservice.services.file_search.contents import Contents
 from askservice.store.base import ABSENT, Page, Store
 from askservice.store.conflicts import retry_on_conflict
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MAX_FILENAME = 512
-DELETING = "files#deleting"
-"""The owner-index partition of files marked deleted whose removal is not finished (the sweeper's list)."""
 MARK_TRIES = 10
 """Tries of the deletion mark: only another deletion of the same file races it."""
 
@@ -153,21 +150,14 @@ class FilesService:
             item = self.store.get(*keys.file(file_id))
             if item is None or item["owner"] != owner or item.get("deleted_at"):
                 raise _missing(file_id)
-            return self.store.update(
-                item["pk"], item["sk"], expected_version=item["version"],
-                set={"deleted_at": int(time.time()), "gsi1pk": DELETING, "gsi1sk": file_id, **self.leases.grant()},
-            )
+            marked = deletion.mark(self.leases, deletion.FILES, file_id)
+            return self.store.update(item["pk"], item["sk"], set=marked, expected_version=item["version"])
 
         return retry_on_conflict(mark, MARK_TRIES, lambda: ConflictError("The file is busy; try again."))
 
     def sweep(self) -> int:
         """Finish the deletions that a dead worker left half done (marked over a lease ago); return how many."""
-        finished = 0
-        for item in self.store.query_all(DELETING, index=True):
-            if self.leases.lapsed(item):
-                self.purge(item)
-                finished += 1
-        return finished
+        return deletion.sweep(self.store, self.leases, deletion.FILES, self.purge)
 
     def purge(self, item: dict) -> None:
         """Remove a file marked deleted: from every vector store, then its bytes, then its item."""

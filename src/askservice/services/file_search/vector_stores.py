@@ -10,11 +10,10 @@
 Files change together with the store's counters (`contents`); ingestion runs in the background
 (`ingestion`); search goes through `search`.
 
-Deleting a store first marks it in one conditional write (`deleted_at`, and its owner-index entry
-moves to DELETING): from then on every route answers 404 for it, searches and runs skip it, and
-no file can be added or finish in it. Then its files (membership, chunks, item), its batches and
-last its item are removed. If the worker dies midway, any worker's sweep (`sweep`) finishes the
-removal once the mark's lease lapsed.
+Deleting a store goes in two steps (`deletion`): the mark, after which every route answers 404
+for it, searches and runs skip it, and no file can be added or finish in it; then its files
+(membership, chunks, item), its batches, and last its item are removed. A dead deleter's
+leftovers are swept (`sweep`).
 """
 
 from __future__ import annotations
@@ -24,11 +23,12 @@ from typing import Any
 
 from askservice import ids
 from askservice.blobs.base import BlobStore
-from askservice.errors import ConflictError, InvalidRequestError, NotFoundError
+from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services import keys
 from askservice.services.engine.leases import Leases
+from askservice.services.file_search import deletion
 from askservice.services.file_search.chunking import AUTO
-from askservice.services.file_search.contents import Contents, gone, missing_store
+from askservice.services.file_search.contents import Contents, busy_store, gone, missing_store
 from askservice.services.file_search.files import FilesService
 from askservice.services.file_search.index import unpack
 from askservice.services.file_search.ingestion import Ingestor
@@ -37,8 +37,6 @@ from askservice.store.conflicts import retry_on_conflict
 
 DAY = 86400
 ACTIVE_EVERY = 60  # seconds between last_active_at writes caused by searches
-DELETING = "vector_stores#deleting"
-"""The owner-index partition of vector stores marked deleted whose removal is not finished (the sweeper's list)."""
 STORE_WRITE_TRIES = 60
 """Tries of a conditional write of a store item (modify, the deletion mark): it races the file counters."""
 
@@ -93,10 +91,6 @@ def file_object(item: dict) -> dict:
         "last_error": item.get("last_error"), "chunking_strategy": item["chunking_strategy"],
         "attributes": item.get("attributes") or {},
     }
-
-
-def _busy() -> ConflictError:
-    return ConflictError("The vector store is busy; try again.")
 
 
 class VectorStoresService:
@@ -169,11 +163,11 @@ class VectorStoresService:
             return self.store.update(meta["pk"], meta["sk"], set={**set_, "last_active_at": int(time.time())},
                                      remove=remove, expected_version=meta["version"])
 
-        return to_object(retry_on_conflict(attempt, STORE_WRITE_TRIES, _busy))
+        return to_object(retry_on_conflict(attempt, STORE_WRITE_TRIES, busy_store))
 
     def delete(self, owner: str, vs_id: str) -> dict:
         """Mark the store deleted, then remove its files' items, memberships and chunks, its batches, and it."""
-        self.purge(self.mark_deleted(owner, vs_id)["id"])
+        self.purge(self.mark_deleted(owner, vs_id))
         return {"id": vs_id, "object": "vector_store.deleted", "deleted": True}
 
     def mark_deleted(self, owner: str, vs_id: str) -> dict:
@@ -184,29 +178,21 @@ class VectorStoresService:
 
         def mark(_: int) -> dict:
             meta = self.owned(owner, vs_id)
-            return self.store.update(
-                meta["pk"], meta["sk"], expected_version=meta["version"],
-                set={"deleted_at": int(time.time()), "gsi1pk": DELETING, "gsi1sk": vs_id, **self.leases.grant()},
-            )
+            marked = deletion.mark(self.leases, deletion.VECTOR_STORES, vs_id)
+            return self.store.update(meta["pk"], meta["sk"], set=marked, expected_version=meta["version"])
 
-        return retry_on_conflict(mark, STORE_WRITE_TRIES, _busy)
+        return retry_on_conflict(mark, STORE_WRITE_TRIES, busy_store)
 
-    def purge(self, vs_id: str) -> None:
-        """Remove what is left of a store marked deleted: its files, its batches, then its item."""
-        pk = keys.vector_store_pk(vs_id)
-        for item in self.store.query_all(pk, keys.FILE):
+    def purge(self, meta: dict) -> None:
+        """Remove what is left of a store marked deleted (its item `meta`): its files, its batches, then its item."""
+        for item in self.store.query_all(meta["pk"], keys.FILE):
             self.contents.purge(item)
-        self.store.delete_all(pk, keys.BATCH)
-        self.store.delete(*keys.vector_store(vs_id))
+        self.store.delete_all(meta["pk"], keys.BATCH)
+        self.store.delete(meta["pk"], meta["sk"])
 
     def sweep(self) -> int:
         """Finish the deletions that a dead worker left half done (marked over a lease ago); return how many."""
-        finished = 0
-        for meta in self.store.query_all(DELETING, index=True):
-            if self.leases.lapsed(meta):
-                self.purge(meta["id"])
-                finished += 1
-        return finished
+        return deletion.sweep(self.store, self.leases, deletion.VECTOR_STORES, self.purge)
 
     def touch(self, meta: dict) -> None:
         """Record activity (a search) at most once a minute; the expiry counts from it."""
