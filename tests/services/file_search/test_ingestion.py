@@ -128,3 +128,12 @@ def test_a_legacy_lease_until_holds_until_past_then_reading_the_store_takes_it_o
     assert fs.queued == [(vs["id"], f["id"])]  # reading the store found it
     assert ingest_all(fs) == ["completed"]
     assert not set(INGESTION_FIELDS) & set(fs.store.get(*key))
+
+
+def test_a_file_finished_by_a_worker_of_the_previous_version_leaves_the_partition_at_the_next_sweep(fs):
+    f = upload(fs, "a.txt", PLANTED.encode())
+    vs = fs.vector_stores.create("alice", None, [f["id"]], None, None, None)
+    key = keys.vector_store_file(vs["id"], f["id"])
+    fs.store.update(*key, set={"status": "failed"})  # that worker's end wrote the status only
+    assert ingesting(fs.store) == [f"{vs['id']}/{f['id']}"]
+    assert fs.sweep() == 0 and ingesting(fs.store) == []

@@ -142,9 +142,9 @@ class Ingestor:
         return queued
 
     def _unindex(self, item: dict) -> None:
-        try:
-            self.store.update(item["pk"], item["sk"], remove=INGESTION_FIELDS)
-        except ConditionFailed:  # removed meanwhile
+        try:  # at the version seen: the index may lag (DynamoDB), and the file may be in progress again
+            self.store.update(item["pk"], item["sk"], remove=INGESTION_FIELDS, expected_version=item["version"])
+        except ConditionFailed:
             pass
 
     def reclaim(self, vs_id: str) -> None:
