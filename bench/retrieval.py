@@ -28,9 +28,12 @@ sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
 from askservice.blobs import open_blobs  # noqa: E402
 from askservice.config import Settings  # noqa: E402
-from askservice.services.chunking import encoding  # noqa: E402
+from askservice.services import keys  # noqa: E402
+from askservice.services.engine.leases import Leases  # noqa: E402
 from askservice.services.file_search import build_file_search  # noqa: E402
-from askservice.services.retrieval import Retriever  # noqa: E402
+from askservice.services.file_search.chunking import encoding  # noqa: E402
+from askservice.services.file_search.index import Index  # noqa: E402
+from askservice.services.file_search.search import Retriever  # noqa: E402
 from askservice.store import open_store  # noqa: E402
 from tests.aws import DynamoLocal, S3Server  # noqa: E402
 from tests.servers import Service  # noqa: E402
@@ -79,8 +82,9 @@ def build(backend: str, tmp: Path, upstream_url: str | None):
         env = {"store_url": f"dynamodb://{table}", "blob_url": f"s3://{S3Server.bucket}/{prefix}", "store_create_table": True}
     settings = Settings(**env, upstream_base_url=upstream_url, embedding_model="scripted-embedding" if upstream_url else None)
     blobs = open_blobs(settings)
-    fs = build_file_search(settings, open_store(settings, blobs), blobs)
-    fs.vector_stores.schedule = lambda vs_id, file_id: None  # ingested below, timed
+    leases = Leases(settings.run_lease_seconds)
+    no_queue = lambda vs_id, file_id: None  # noqa: E731 - ingested below, timed
+    fs = build_file_search(settings, open_store(settings, blobs), blobs, leases, dispatch=no_queue)
     service_env = {"STORE_URL": settings.store_url, "BLOB_URL": settings.blob_url}
     if upstream_url:
         service_env.update(UPSTREAM_BASE_URL=upstream_url, EMBEDDING_MODEL=settings.embedding_model)
@@ -115,7 +119,7 @@ def ingest(fs, docs, strategy=STATIC) -> tuple[str, float, int, int]:
         fs.vector_stores.add_file(owner, vs["id"], file_id, strategy, None)
         fs.ingestor.ingest(vs["id"], file_id)
     seconds = time.perf_counter() - start
-    chunks = sum(i.get("chunk_count", 0) for i in fs.vector_stores.query_all(f"vs#{vs['id']}", "file#"))
+    chunks = sum(i.get("chunk_count", 0) for i in fs.vector_stores.store.query_all(keys.vector_store_pk(vs["id"]), keys.FILE))
     assert fs.vector_stores.get(owner, vs["id"])["file_counts"]["completed"] == len(ids)
     return vs["id"], seconds, sum(len(t.encode()) for _, t in docs), chunks
 
@@ -185,7 +189,8 @@ def main() -> None:
                     fs.retriever.embed = timed
                     fs.retriever.search_store(OWNER, vs_id, questions[0])  # warm the cache
                     warm, own = latencies(lambda q: fs.retriever.search_store(OWNER, vs_id, q), questions, 200, timed)
-                    cold, cold_own = latencies(lambda q: Retriever(fs.vector_stores, timed).search_store(OWNER, vs_id, q),
+                    cold, cold_own = latencies(lambda q: Retriever(fs.vector_stores, Index(fs.index.store, fs.index.blobs), timed)
+                                                   .search_store(OWNER, vs_id, q),
                                                questions, 5 if label == "10k" else 20, timed)
                     http = http_latencies(service_env, tmp, vs_id, questions, 200)
                     rows.append((label, mode, chunks, size / 1e6 / seconds, chunks / seconds, pct(warm, 50), pct(warm, 99),

@@ -202,18 +202,13 @@ def sdk(assistants_service):
 
 @pytest.fixture
 def fs(settings_for):
-    """The file-search services (files, vector stores, batches, ingestor, retriever) on a temp SQLite
-    store and blob folder, keyword ranking, 200 kB uploads. Nothing ingests on its own: `fs.queued`
-    lists what was scheduled, and tests/services/file_search_support.py `ingest_all(fs)` runs it."""
-    from types import SimpleNamespace
-
+    """The file-search services (files, vector stores, batches, ingestor, index, retriever, tool) on a temp
+    SQLite store and blob folder, keyword ranking, 200 kB uploads. Nothing ingests on its own: `fs.queued`
+    lists what was scheduled, and tests/services/file_search/support.py `ingest_all(fs)` runs it."""
     from askservice.blobs import open_blobs
-    from askservice.services.file_search import build_file_search
     from askservice.store import open_store
+    from tests.services.file_search.support import worker
 
     settings = settings_for(max_file_bytes=200_000)
     blobs = open_blobs(settings)
-    built = build_file_search(settings, open_store(settings, blobs), blobs)
-    queued: list[tuple[str, str]] = []
-    built.vector_stores.schedule = lambda vs_id, file_id: queued.append((vs_id, file_id))
-    return SimpleNamespace(**vars(built), queued=queued)
+    return worker(settings, open_store(settings, blobs), blobs)

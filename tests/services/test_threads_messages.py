@@ -149,7 +149,6 @@ def test_a_message_racing_a_thread_deletion_is_not_left_behind(services):
 
 
 def test_a_search_attachment_racing_another_write_leaves_one_thread_store(services):
-    services.file_search.vector_stores.schedule = lambda vs_id, file_id: None  # no ingestion needed here
     file_id = services.file_search.files.create(OWNER, "a.txt", io.BytesIO(b"alpha " * 50), "assistants")["id"]
     thread = services.threads.create(OWNER, {})
     stale = services.threads.owned(OWNER, thread["id"])

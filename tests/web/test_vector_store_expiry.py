@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from tests.servers import wait_until
-from tests.services.file_search_support import expire
+from tests.services.file_search.support import expire
 from tests.web.run_support import SDK_DEPRECATIONS, api, sdk
 
 pytestmark = SDK_DEPRECATIONS

@@ -13,7 +13,6 @@ from askservice.services.assistants import AssistantsService
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
-from askservice.services.file_search_tool import FileSearchTool
 from askservice.services.messages import MessagesService
 from askservice.services.runs import Runs
 from askservice.services.threads import ThreadsService
@@ -51,17 +50,18 @@ def build_services(settings: Settings) -> Services:
     blobs = open_blobs(settings)
     store = open_store(settings, blobs)
     llm = open_llm(settings)
-    file_search = build_file_search(settings, store, blobs, llm)
+    leases = Leases(settings.run_lease_seconds)
+    file_search = build_file_search(settings, store, blobs, leases, llm)
     checker = ResourceChecker(file_search.files, file_search.vector_stores)
     threads = ThreadsService(store, checker)
     assistants = AssistantsService(store, checker)
     messages = MessagesService(store, threads, checker)
-    runs = Runs(settings, store, llm, threads, messages, assistants, Leases(settings.run_lease_seconds))
-    runs.server_tools["file_search"] = FileSearchTool(file_search.retriever)
+    runs = Runs(settings, store, llm, threads, messages, assistants, leases)
+    runs.server_tools["file_search"] = file_search.tool
     threads.on_delete.append(runs.delete_for_thread)
     messages.active_run = runs.active_run
     return Services(
         settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
-        sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep]),
+        sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep, file_search.sweep]),
     )

@@ -15,8 +15,8 @@ from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services.crud import not_found
 
 if TYPE_CHECKING:
-    from askservice.services.files import FilesService
-    from askservice.services.vector_stores import VectorStoresService
+    from askservice.services.file_search.files import FilesService
+    from askservice.services.file_search.vector_stores import VectorStoresService
 
 THREAD_STORE_EXPIRY = {"anchor": "last_active_at", "days": 7}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from askservice.errors import InvalidRequestError
-from askservice.services.files import to_object
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
 from askservice.web.schemas.files import FilesListQuery, UploadExpiry
@@ -36,22 +35,21 @@ def create_file():
         raw = {"anchor": request.form.get("expires_after[anchor]"), "seconds": request.form.get("expires_after[seconds]")}
         expires = parse(UploadExpiry, {"expires_after": raw}).expires_after.seconds
     try:
-        item = _files().create(client_id(), upload.filename or "", upload.stream, purpose, expires)
+        return _files().create(client_id(), upload.filename or "", upload.stream, purpose, expires)
     finally:
         upload.close()
-    return to_object(item)
 
 
 @bp.get("/files")
 def list_files():
     query = parse_query(FilesListQuery)
     page = _files().list(client_id(), query.purpose, min(query.limit, 1000), query.order, query.after)
-    return list_body(page, to_object)
+    return list_body(page)
 
 
 @bp.get("/files/<file_id>")
 def retrieve_file(file_id: str):
-    return to_object(_files().get(client_id(), file_id))
+    return _files().get(client_id(), file_id)
 
 
 @bp.delete("/files/<file_id>")
@@ -61,8 +59,8 @@ def delete_file(file_id: str):
 
 @bp.get("/files/<file_id>/content")
 def file_content(file_id: str):
-    item, chunks = _files().content(client_id(), file_id)
+    file, chunks = _files().content(client_id(), file_id)
     response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
-    response.headers["Content-Length"] = str(item["bytes"])
-    response.headers.set("Content-Disposition", "attachment", filename=item["filename"])
+    response.headers["Content-Length"] = str(file["bytes"])
+    response.headers.set("Content-Disposition", "attachment", filename=file["filename"])
     return response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from askservice.services.vector_stores import file_object
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
 from askservice.web.validation import parse_body, parse_query
@@ -40,7 +39,7 @@ def create_vector_store_file(vs_id: str):
 def list_vector_store_files(vs_id: str):
     q = parse_query(VectorStoreFileListQuery)
     page = _vs().list_files(client_id(), vs_id, q.limit, q.order, q.after, q.before, q.filter)
-    return list_body(page, file_object)
+    return list_body(page)
 
 
 @bp.get("/vector_stores/<vs_id>/files/<file_id>")
@@ -51,17 +50,17 @@ def retrieve_vector_store_file(vs_id: str, file_id: str):
 @bp.post("/vector_stores/<vs_id>/files/<file_id>")
 def update_vector_store_file(vs_id: str, file_id: str):
     body = parse_body(UpdateFileAttributes)
-    return _vs().update_attributes(client_id(), vs_id, file_id, body.attributes)
+    return _vs().modify_file(client_id(), vs_id, file_id, body.attributes)
 
 
 @bp.delete("/vector_stores/<vs_id>/files/<file_id>")
 def delete_vector_store_file(vs_id: str, file_id: str):
-    return _vs().remove_file(client_id(), vs_id, file_id)
+    return _vs().delete_file(client_id(), vs_id, file_id)
 
 
 @bp.get("/vector_stores/<vs_id>/files/<file_id>/content")
 def vector_store_file_content(vs_id: str, file_id: str):
-    texts = _vs().file_texts(client_id(), vs_id, file_id)
+    texts = _vs().file_content(client_id(), vs_id, file_id)
     return {"object": "vector_store.file_content.page", "data": [{"type": "text", "text": t} for t in texts],
             "has_more": False, "next_page": None}
 
@@ -91,4 +90,4 @@ def cancel_file_batch(vs_id: str, batch_id: str):
 def list_file_batch_files(vs_id: str, batch_id: str):
     q = parse_query(VectorStoreFileListQuery)
     page = _batches().list_files(client_id(), vs_id, batch_id, q.limit, q.order, q.after, q.before, q.filter)
-    return list_body(page, file_object)
+    return list_body(page)

@@ -32,8 +32,7 @@ def create_vector_store():
 @bp.get("/vector_stores")
 def list_vector_stores():
     q = parse_query(ListQuery)
-    vs = _fs().vector_stores
-    return list_body(vs.list(client_id(), q.limit, q.order, q.after, q.before), vs.to_object)
+    return list_body(_fs().vector_stores.list(client_id(), q.limit, q.order, q.after, q.before))
 
 
 @bp.get("/vector_stores/<vs_id>")

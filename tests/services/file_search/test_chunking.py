@@ -2,7 +2,7 @@
 
 import pytest
 
-from askservice.services.chunking import chunk_text, encoding
+from askservice.services.file_search.chunking import chunk_text, encoding
 
 
 def test_tokenizer_works_offline_and_counts():

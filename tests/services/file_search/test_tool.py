@@ -4,9 +4,8 @@ import json
 
 import gevent
 
-from askservice.services.file_search_tool import FileSearchTool
 from askservice.services.engine.tools import ToolContext
-from tests.services.file_search_support import FILLER, PLANTED, expire, ingest_all, upload
+from tests.services.file_search.support import FILLER, PLANTED, expire, ingest_all, upload
 
 
 def test_file_search_tool_searches_the_run_stores_and_cites(fs):
@@ -16,7 +15,7 @@ def test_file_search_tool_searches_the_run_stores_and_cites(fs):
     thread_vs = fs.vector_stores.create("alice", None, [g["id"]], None, None, None)
     foreign = fs.vector_stores.create("bob", None, [], None, None, None)
     ingest_all(fs)
-    tool = FileSearchTool(fs.retriever)
+    tool = fs.tool
     context = ToolContext(
         owner="alice", run={"id": "run_x"}, tool={"type": "file_search", "file_search": {"max_num_results": 2}},
         assistant_tool_resources={"file_search": {"vector_store_ids": [mine["id"], foreign["id"]]}},
@@ -42,7 +41,7 @@ def test_file_search_waits_for_files_still_being_ingested(fs):
     context = ToolContext(owner="alice", run={"id": "run_x"}, tool={"type": "file_search"},
                           thread_tool_resources={"file_search": {"vector_store_ids": [vs["id"]]}})
     later = gevent.spawn_later(0.3, ingest_all, fs)  # the worker that ingests it is busy for a moment
-    result = FileSearchTool(fs.retriever).execute(context, json.dumps({"query": "vault code"}))
+    result = fs.tool.execute(context, json.dumps({"query": "vault code"}))
     assert later.dead and [r["file_id"] for r in result.details["results"]] == [f["id"]]
 
 
@@ -53,11 +52,11 @@ def test_file_search_skips_expired_stores_without_waiting_for_them(fs):
     live = fs.vector_stores.create("alice", None, [g["id"]], None, None, None)
     ingest_all(fs)
     fs.vector_stores.add_file("alice", old["id"], upload(fs, "late.txt", b"vault")["id"], None, None)
-    expire(fs.vector_stores.store, old["id"])  # expired with a file still in progress: nothing will ingest it
+    expire(fs.store, old["id"])  # expired with a file still in progress: nothing will ingest it
     context = ToolContext(owner="alice", run={"id": "run_x"}, tool={"type": "file_search"},
                           assistant_tool_resources={"file_search": {"vector_store_ids": [old["id"]]}},
                           thread_tool_resources={"file_search": {"vector_store_ids": [live["id"]]}})
-    waits = gevent.spawn(FileSearchTool(fs.retriever).execute, context, json.dumps({"query": "vault code"}))
+    waits = gevent.spawn(fs.tool.execute, context, json.dumps({"query": "vault code"}))
     waits.join(timeout=5)  # a store in progress would hold the search for INGEST_WAIT (30 s)
     finished = waits.ready()
     waits.kill()

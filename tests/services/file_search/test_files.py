@@ -5,7 +5,8 @@ import io
 import pytest
 
 from askservice.errors import InvalidRequestError, NotFoundError, PayloadTooLargeError
-from tests.services.file_search_support import PLANTED, blob_keys, ingest_all, upload
+from askservice.services import keys
+from tests.services.file_search.support import PLANTED, blob_keys, ingest_all, upload
 
 
 def test_bad_uploads_leave_nothing_behind(fs):
@@ -26,7 +27,7 @@ def test_expired_files_are_gone_with_their_chunks(fs):
     vs = fs.vector_stores.create("alice", None, [f["id"]], None, None, None)
     ingest_all(fs)
     assert f["expires_at"] == f["created_at"] + 3600
-    fs.files.store.update(f["pk"], "meta", set={"expires_at": f["created_at"] - 1})  # as if an hour went by
+    fs.files.store.update(*keys.file(f["id"]), set={"expires_at": f["created_at"] - 1})  # as if an hour went by
     assert fs.files.list("alice", None, 20, "desc", None).items == []
     with pytest.raises(NotFoundError):
         fs.files.get("alice", f["id"])

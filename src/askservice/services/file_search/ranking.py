@@ -7,17 +7,27 @@ costs a few numpy operations per query term, not per file. A `Corpus` searches o
 (the stores of a run) with BM25 statistics taken over all of them. The fused score is
 `0.5 * max(cosine, 0) + 0.5 * bm25 / best_bm25`; a chunk without a vector (ingested with no
 EMBEDDING_MODEL), or a query without one, is scored by the normalized BM25 alone.
+
+numpy runs with one BLAS thread per process: a search multiplies a query vector by up to tens of
+thousands of chunk vectors, well under a millisecond on one core, and OpenBLAS's default thread
+team only adds spinning threads that compete with the worker's greenlets (and the other workers)
+for the same cores (p99 several times worse in bench/retrieval.py). The limit is read when numpy
+first loads, so the package imports numpy through this module; an explicit OPENBLAS_NUM_THREADS
+still wins.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from askservice.services.numeric import np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 K1 = 1.2
 B = 0.75

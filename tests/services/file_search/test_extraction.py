@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from askservice.services.extraction import ExtractionError, extract_text
+from askservice.services.file_search.extraction import ExtractionError, extract_text
 from tests.pdf import make_pdf
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from askservice.services.ranking import Block, Corpus, Segment, terms
+from askservice.services.file_search.ranking import Block, Corpus, Segment, terms
 
 FILLER = [f"general remark number {i} about weather and gardens" for i in range(50)]
 

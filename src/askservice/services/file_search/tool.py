@@ -14,8 +14,10 @@ import time
 from typing import Sequence
 
 from askservice.errors import NotFoundError
-from askservice.services.retrieval import RUN_RESULTS, Retriever, citations
 from askservice.services.engine.tools import ToolContext, ToolResult
+from askservice.services.file_search.citations import citations
+from askservice.services.file_search.search import RUN_RESULTS, Retriever
+from askservice.services.file_search.vector_stores import VectorStoresService
 
 NAME = "file_search"
 RANKER = "default_2024_08_21"
@@ -47,10 +49,11 @@ def sources_text(results: Sequence[dict]) -> str:
 
 
 class FileSearchTool:
-    """The ServerTool (see `run_tools`) that answers the model's file_search calls."""
+    """The ServerTool (see `engine.tools`) that answers the model's file_search calls."""
 
-    def __init__(self, retriever: Retriever) -> None:
+    def __init__(self, retriever: Retriever, vector_stores: VectorStoresService) -> None:
         self.retriever = retriever
+        self.vector_stores = vector_stores
 
     def definition(self, context: ToolContext) -> dict:
         """Offer `file_search(query)` to the upstream model."""
@@ -94,14 +97,14 @@ class FileSearchTool:
     def _in_progress(self, owner: str, vs_id: str) -> bool:
         """Tell whether a store still ingests files (an expired one is skipped, so never waited for)."""
         try:
-            return self.retriever.vector_stores.get(owner, vs_id)["status"] == "in_progress"
+            return self.vector_stores.get(owner, vs_id)["status"] == "in_progress"
         except NotFoundError:
             return False
 
     @staticmethod
-    def annotations(text: str, step_details: Sequence[dict]) -> list[dict]:
+    def annotations(text: str, details: Sequence[dict]) -> list[dict]:
         """Return the file_citation annotations of an answer, from the run's file_search details.
 
         Markers `[n]` number the sources of the latest search that found any (what the model read last)."""
-        found = [details.get("results") for details in step_details if details.get("results")]
+        found = [call.get("results") for call in details if call.get("results")]
         return citations(text, found[-1]) if found else []

@@ -1,6 +1,6 @@
 """File batches: counts from their files, cancellation that outlives late ingestion."""
 
-from tests.services.file_search_support import blob_keys, ingest_all, upload
+from tests.services.file_search.support import blob_keys, ingest_all, upload
 
 
 def test_cancelled_batch_drops_late_ingestion(fs):
