@@ -19,6 +19,10 @@ ACTIVE_RUNS = "runs#active"
 """The owner-index partition of every active run (the sweeper's list)."""
 INGESTING = "ingest#active"
 """The owner-index partition of every vector-store file being ingested (the sweeper's list)."""
+DELETING_FILES = "files#deleting"
+"""The owner-index partition of files marked deleted whose removal is not finished (the sweeper's list)."""
+DELETING_VECTOR_STORES = "vector_stores#deleting"
+"""The owner-index partition of vector stores marked deleted whose removal is not finished (the sweeper's list)."""
 
 
 def assistant(assistant_id: str) -> tuple[str, str]:

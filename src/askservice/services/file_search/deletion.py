@@ -1,8 +1,8 @@
 """Deleting in two steps, safe at every point of a crash: one conditional mark, then the removal of the parts.
 
 The mark is one conditional write on the object's item: `deleted_at`, a lease (`engine.leases`),
-and its owner-index entry moved from `<client>#<kind>` to the kind's partition here (FILES,
-VECTOR_STORES), so that the object leaves its owner's lists and answers 404 at once. The
+and its owner-index entry moved from `<client>#<kind>` to the kind's deletion partition (keys.DELETING_FILES,
+keys.DELETING_VECTOR_STORES), so that the object leaves its owner's lists and answers 404 at once. The
 deleting request then removes the parts, the item last. If its worker dies midway, any worker's
 sweep finds the item in that partition and removes the rest once the mark's lease lapsed
 (within about two leases).
@@ -13,13 +13,10 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from askservice.services import keys
 from askservice.services.engine.leases import Leases
 from askservice.store.base import Store
 
-FILES = "files#deleting"
-"""The owner-index partition of files marked deleted whose removal is not finished (the sweeper's list)."""
-VECTOR_STORES = "vector_stores#deleting"
-"""The owner-index partition of vector stores marked deleted whose removal is not finished (the sweeper's list)."""
 
 def mark(leases: Leases, partition: str, object_id: str) -> dict:
     """Return the attributes that mark an object deleted (the object is listed in `partition` by its id)."""

@@ -150,14 +150,14 @@ class FilesService:
             item = self.store.get(*keys.file(file_id))
             if item is None or item["owner"] != owner or item.get("deleted_at"):
                 raise _missing(file_id)
-            marked = deletion.mark(self.leases, deletion.FILES, file_id)
+            marked = deletion.mark(self.leases, keys.DELETING_FILES, file_id)
             return self.store.update(item["pk"], item["sk"], set=marked, expected_version=item["version"])
 
         return retry_on_conflict(mark, MARK_TRIES, lambda: ConflictError("The file is busy; try again."))
 
     def sweep(self) -> int:
         """Finish the deletions that a dead worker left half done (marked over a lease ago); return how many."""
-        return deletion.sweep(self.store, self.leases, deletion.FILES, self.purge)
+        return deletion.sweep(self.store, self.leases, keys.DELETING_FILES, self.purge)
 
     def purge(self, item: dict) -> None:
         """Remove a file marked deleted: from every vector store, then its bytes, then its item."""

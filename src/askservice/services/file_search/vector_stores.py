@@ -178,7 +178,7 @@ class VectorStoresService:
 
         def mark(_: int) -> dict:
             meta = self.owned(owner, vs_id)
-            marked = deletion.mark(self.leases, deletion.VECTOR_STORES, vs_id)
+            marked = deletion.mark(self.leases, keys.DELETING_VECTOR_STORES, vs_id)
             return self.store.update(meta["pk"], meta["sk"], set=marked, expected_version=meta["version"])
 
         return retry_on_conflict(mark, STORE_WRITE_TRIES, busy_store)
@@ -192,7 +192,7 @@ class VectorStoresService:
 
     def sweep(self) -> int:
         """Finish the deletions that a dead worker left half done (marked over a lease ago); return how many."""
-        return deletion.sweep(self.store, self.leases, deletion.VECTOR_STORES, self.purge)
+        return deletion.sweep(self.store, self.leases, keys.DELETING_VECTOR_STORES, self.purge)
 
     def touch(self, meta: dict) -> None:
         """Record activity (a search) at most once a minute; the expiry counts from it."""
