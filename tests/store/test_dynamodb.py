@@ -51,13 +51,18 @@ def test_create_table_refused_by_dynamodb_is_store_unavailable(dynamodb_local, t
             store.create_table()
 
 
-def test_overflow_pointers_written_by_earlier_versions_still_read(dynamodb_local, tmp_path):
-    """The pointer format is storage: a Binary `blob:KEY` whose blob holds the value's JSON."""
-    client = dynamodb_local.client()
-    table = dynamodb_local.new_table()
-    blobs = LocalBlobStore(tmp_path)
+@pytest.fixture
+def fresh(dynamodb_local, tmp_path):
+    """A store on a new table: (store, its boto3 client, its blobs, the table's name)."""
+    client, table, blobs = dynamodb_local.client(), dynamodb_local.new_table(), LocalBlobStore(tmp_path)
     store = DynamoStore(table, blobs, client=client)
     store.create_table()
+    return store, client, blobs, table
+
+
+def test_overflow_pointers_written_by_earlier_versions_still_read(fresh):
+    """The pointer format is storage: a Binary `blob:KEY` whose blob holds the value's JSON."""
+    store, client, blobs, table = fresh
     key = "store/0123456789abcdef0123456789abcdef/00112233445566778899aabbccddeeff.json"
     blobs.put(key, json.dumps({"text": "é" * 40_000}, ensure_ascii=False).encode())
     client.put_item(TableName=table, Item={
@@ -70,12 +75,8 @@ def test_overflow_pointers_written_by_earlier_versions_still_read(dynamodb_local
     assert store.get("p", "s")["body"] == "short"
 
 
-def test_overflow_writes_pointers_in_that_format(dynamodb_local, tmp_path):
-    client = dynamodb_local.client()
-    table = dynamodb_local.new_table()
-    blobs = LocalBlobStore(tmp_path)
-    store = DynamoStore(table, blobs, client=client)
-    store.create_table()
+def test_overflow_writes_pointers_in_that_format(fresh):
+    store, client, blobs, table = fresh
     store.put({"pk": "p", "sk": "s", "big": "b" * 40_000, "small": "x"})
     raw = client.get_item(TableName=table, Key={"pk": {"S": "p"}, "sk": {"S": "s"}})["Item"]
     pointer = bytes(raw["big"]["B"])

@@ -27,6 +27,7 @@ MAX_DEPTH = 31
 NAME_BYTES = 65535
 INT_LIMIT = 10**38
 FLOAT_RANGE = (1e-130, 1e38)
+KINDS = (str, bool, int, float, dict, list, tuple, type(None))
 
 
 @dataclass(frozen=True)
@@ -112,28 +113,38 @@ def check_version(version: Any) -> None:
 
 def check_value(value: Any, what: str, depth: int = 0) -> None:
     """Raise ValueError unless `value` is a JSON value both backends can store."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind not in KINDS:  # a subclass is checked as its JSON type
+        kind = next((k for k in KINDS if isinstance(value, k)), None)
+    if kind is str:
         check_text(value, what, empty=True)
-    elif value is None or isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
+    elif kind is int:
         if not -INT_LIMIT < value < INT_LIMIT:
             raise ValueError(f"{what}: integers have at most 38 digits")
-    elif isinstance(value, float):
+    elif kind is float:
         if value and not FLOAT_RANGE[0] <= abs(value) < FLOAT_RANGE[1]:  # NaN too
             raise ValueError(f"{what}: {value!r} is not 0 or of magnitude 1e-130 to below 1e38")
-    elif isinstance(value, (dict, list, tuple)):
+    elif kind in (dict, list, tuple):
         if depth >= MAX_DEPTH:
             raise ValueError(f"{what}: values nest at most {MAX_DEPTH} deep")
-        if isinstance(value, dict):
+        if kind is dict:
             for name, inner in value.items():
-                check_name(name, what)
-                check_value(inner, what, depth + 1)
+                if type(name) is not str or not name.isascii() or not 0 < len(name) <= NAME_BYTES:
+                    check_name(name, what)
+                if not _plain(inner):
+                    check_value(inner, what, depth + 1)
         else:
             for inner in value:
-                check_value(inner, what, depth + 1)
-    else:
+                if not _plain(inner):
+                    check_value(inner, what, depth + 1)
+    elif value is not None and kind is not bool:
         raise ValueError(f"{what}: {type(value).__name__} is not a JSON value")
+
+
+def _plain(value: Any) -> bool:
+    """Tell cheaply whether `value` is an ASCII string, a small int, a bool or None (needs no check)."""
+    kind = type(value)
+    return (kind is str and value.isascii()) or value is None or kind is bool or (kind is int and -2**62 < value < 2**62)
 
 
 def check_name(name: Any, what: str) -> None:
