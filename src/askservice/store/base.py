@@ -98,8 +98,6 @@ class Check:
 Operation = Union[Put, Update, Delete, Check]
 
 
-
-
 @dataclass(frozen=True)
 class Expect:
     """What a write needs of the item it touches; the backend tests it inside the write."""
@@ -126,7 +124,10 @@ class Expect:
 
 
 class Store(ABC):
-    """The storage interface every service uses; backends: sqlite, dynamodb."""
+    """The storage interface every service uses; backends: sqlite, dynamodb.
+
+    Every call raises ValueError when malformed and StoreUnavailable when the backend keeps
+    failing; each docstring names what else it raises."""
 
     page_all: int = PAGE_ALL
     """The page size of `query_all` (tests make it small)."""
@@ -149,7 +150,8 @@ class Store(ABC):
     ) -> Item:
         """Change attributes of an existing item, bump its version, return the new item.
 
-        Raises ConditionFailed when the item is missing or not at `expected_version`."""
+        Raises ConditionFailed when the item is missing or not at `expected_version`; ValueError
+        (changing nothing) when the item would be left with `gsi1pk` without `gsi1sk`, or the reverse."""
         operation = _checked(Update(pk, sk, set, tuple(remove), expected_version))
         try:
             return self._write(*operation)

@@ -3,7 +3,7 @@
 The limits are DynamoDB's, applied on every backend so that both accept the same calls: keys of
 at most 2048 (`pk`, `gsi1pk`) or 1024 (`sk`, `gsi1sk`, cursors, prefixes) UTF-8 bytes; values
 nested at most 31 deep; numbers that are 0 or of magnitude 1e-130 to below 1e38 (DynamoDB's range,
-short of what boto3 cannot read back: it refuses a number of more than 38 digits).
+cut at 1e38: boto3 cannot read back a number of more than 38 digits).
 
 A page request (`order`, `after`, `before`, sk prefix) becomes a `Walk`: the exclusive key
 bounds, the direction a backend reads keys in, and whether the page is reversed before it is
@@ -22,7 +22,7 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = ("pk", "sk", "version")
 MAX_LIMIT = 1000
 KEY_BYTES = {"pk": 2048, "sk": 1024, "gsi1pk": 2048, "gsi1sk": 1024}
-SORT_KEY_BYTES = 1024
+SORT_KEY_BYTES = KEY_BYTES["sk"]
 MAX_DEPTH = 31
 NAME_BYTES = 65535
 INT_LIMIT = 10**38
