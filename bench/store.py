@@ -4,7 +4,8 @@
 
 SQLite runs on a temp file; DynamoDB on DynamoDB Local, started here as the tests start it
 (`make dynamodb-local` installs it). Also prints the p50 of a put followed by a get, and how many
-statements (SQLite) or HTTP requests (DynamoDB) one 100-item page takes: the target is one.
+statements (SQLite) or HTTP requests (DynamoDB) one 100-item page takes: the target is one. They
+are counted from outside the store (tests/store/trips.py), only while a page is read.
 Ratios are against SQLite's sequential rate, measured in the same run.
 """
 
@@ -29,27 +30,11 @@ sys.path[:0] = [str(REPO / "src"), str(REPO)]
 from askservice import ids  # noqa: E402
 from askservice.blobs.local import LocalBlobStore  # noqa: E402
 from askservice.store.base import ABSENT  # noqa: E402
+from tests.store.trips import RoundTrips  # noqa: E402
 
 CONCURRENCY = 16
 PAGE = 100
 BODY = {"role": "user", "status": "completed", "content": [{"type": "text", "text": {"value": "x" * 400, "annotations": []}}]}
-
-
-class Counter:
-    """Round trips a store made: SQLite statements, or HTTP requests sent by the boto3 client."""
-
-    def __init__(self, store):
-        self.store = store
-        self.requests = 0
-        client = getattr(store, "client", None)
-        if client is not None:
-            client.meta.events.register("before-send.dynamodb", self._sent)
-
-    def _sent(self, **_):
-        self.requests += 1
-
-    def value(self) -> int:
-        return getattr(self.store, "statements", 0) + self.requests
 
 
 def rate(count: int, work, concurrent: bool) -> float:
@@ -71,15 +56,16 @@ def measure(store, n: int, pages: int) -> dict:
     results = {}
     pk = "bench#" + ids.new_id("p_")
     for label, concurrent in (("seq", False), ("x16", True)):
-        sks = [f"msg#{ids.new_id('msg_')}" for _ in range(n)]
+        sks = sorted(f"msg#{ids.new_id('msg_')}" for _ in range(n))  # ids made in one ms are not ordered
         part = f"{pk}-{label}"
         results[f"put {label}"] = rate(n, lambda i: store.put({"pk": part, "sk": sks[i], **BODY}, condition=ABSENT), concurrent)
         results[f"get {label}"] = rate(n, lambda i: store.get(part, sks[random.randrange(n)]), concurrent)
 
         def page(i):
-            cursor = sks[random.randrange(n - PAGE)]
-            got = store.query(part, "msg#", after=cursor, limit=PAGE, order="asc" if i % 2 else "desc")
-            assert got.items, "empty page"
+            asc = i % 2
+            cursor = sks[random.randrange(n - PAGE) if asc else random.randrange(PAGE, n)]  # a full page either way
+            got = store.query(part, "msg#", after=cursor, limit=PAGE, order="asc" if asc else "desc")
+            assert len(got.items) == PAGE, "short page"
 
         results[f"page {label}"] = rate(pages, page, concurrent)
     pair = []
@@ -90,16 +76,14 @@ def measure(store, n: int, pages: int) -> dict:
         store.get(pk, sk)
         pair.append((time.perf_counter() - start) * 1000)
     results["p50 put+get ms"] = statistics.median(pair)
-    counter = Counter(store)
     trips = []
     for order in ("asc", "desc"):
-        before = counter.value()
-        page = store.query(f"{pk}-seq", "msg#", limit=PAGE, order=order)
+        with RoundTrips(store) as first:
+            page = store.query(f"{pk}-seq", "msg#", limit=PAGE, order=order)
         assert len(page.items) == PAGE and page.has_more
-        trips.append(counter.value() - before)
-        before = counter.value()
-        store.query(f"{pk}-seq", "msg#", before=page.items[-1]["sk"], limit=PAGE, order=order)
-        trips.append(counter.value() - before)
+        with RoundTrips(store) as previous:
+            store.query(f"{pk}-seq", "msg#", before=page.items[-1]["sk"], limit=PAGE, order=order)
+        trips += [first.count, previous.count]
     results["round trips / page"] = max(trips)
     return results
 

@@ -9,6 +9,7 @@ from gevent.event import Event
 from askservice import ids
 from askservice.blobs.local import LocalBlobStore
 from askservice.store.base import ABSENT, Check, ConditionFailed, Delete, Put, Update
+from tests.store.trips import RoundTrips
 
 BACKENDS = ["sqlite", "dynamodb"]
 
@@ -258,30 +259,18 @@ def test_pages_larger_than_one_response_are_whole(store, pk):
     assert sks(page) == written[::-1][:39] and page.has_more
 
 
-def test_a_100_item_page_is_one_round_trip(backend, pk):
-    name, store, _ = backend
+def test_a_100_item_page_is_one_round_trip(store, pk):
     msgs = fill(store, pk, "msg#", 120)
-    sent = []
-
-    def count(**_):
-        sent.append(1)
-
-    if name == "dynamodb":
-        store.client.meta.events.register("before-send.dynamodb", count)
 
     def trips(**page) -> int:
-        before = len(sent) + getattr(store, "statements", 0)
-        assert len(store.query(pk, "msg#", limit=100, **page).items) == 100
-        return len(sent) + getattr(store, "statements", 0) - before
+        with RoundTrips(store) as sent:
+            assert len(store.query(pk, "msg#", limit=100, **page).items) == 100
+        return sent.count
 
-    try:
-        assert trips() == 1
-        assert trips(order="desc") == 1
-        assert trips(before=msgs[-1]) == 1
-        assert trips(after=msgs[0], order="asc") == 1
-    finally:
-        if name == "dynamodb":
-            store.client.meta.events.unregister("before-send.dynamodb", count)
+    assert trips() == 1
+    assert trips(order="desc") == 1
+    assert trips(before=msgs[-1]) == 1
+    assert trips(after=msgs[0], order="asc") == 1
 
 
 def test_query_rejects_bad_pages(store, pk):
@@ -430,3 +419,248 @@ def test_failed_writes_leave_no_overflow_behind(backend, pk):
 
 def blob_files(root):
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+# --- one contract: what one backend refuses, every backend refuses -------------------------------
+
+
+def test_an_update_that_would_split_the_owner_index_keys_is_refused_and_changes_nothing(store, pk):
+    indexed = {"pk": pk, "sk": "indexed", "gsi1pk": pk + "#o", "gsi1sk": "1", "n": 0}
+    plain = {"pk": pk, "sk": "plain", "n": 0}
+    store.put(indexed)
+    store.put(plain)
+    for sk, change in [
+        ("indexed", {"remove": ["gsi1pk"]}),
+        ("indexed", {"remove": ["gsi1sk"], "set": {"n": 1}}),
+        ("indexed", {"set": {"gsi1pk": pk + "#p"}, "remove": ["gsi1sk"]}),
+        ("plain", {"set": {"gsi1pk": pk + "#o"}}),
+        ("plain", {"set": {"gsi1sk": "2"}, "expected_version": 1}),
+    ]:
+        with pytest.raises(ValueError):
+            store.update(pk, sk, **change)
+        with pytest.raises(ValueError):
+            store.transact([Put({"pk": pk, "sk": "new"}), Update(pk, sk, **change)])
+    assert store.get(pk, "indexed") == {**indexed, "version": 1}
+    assert store.get(pk, "plain") == {**plain, "version": 1}
+    assert store.get(pk, "new") is None
+    assert [i["sk"] for i in store.query_index(pk + "#o").items] == ["indexed"]
+    with pytest.raises(ConditionFailed):  # a stale version is a lost race, whatever the update
+        store.update(pk, "indexed", remove=["gsi1pk"], expected_version=5)
+    # what leaves both keys or neither is fine
+    assert "gsi1pk" not in store.update(pk, "plain", remove=["gsi1pk"])
+    store.update(pk, "plain", set={"gsi1pk": pk + "#p", "gsi1sk": "2"})
+    store.update(pk, "indexed", remove=["gsi1pk", "gsi1sk"], expected_version=1)
+    assert store.query_index(pk + "#o").items == []
+    assert [i["sk"] for i in store.query_index(pk + "#p").items] == ["plain"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, pk: s.get("", "a"),
+        lambda s, pk: s.get(pk, ""),
+        lambda s, pk: s.get(5, "a"),
+        lambda s, pk: s.get(pk, "é" * 512 + "a"),  # 1025 bytes
+        lambda s, pk: s.get("p" * 2049, "a"),
+        lambda s, pk: s.delete(pk, ""),
+        lambda s, pk: s.update(pk, "", set={"n": 1}),
+        lambda s, pk: s.query(""),
+        lambda s, pk: s.query(None),
+        lambda s, pk: s.query_index(""),
+        lambda s, pk: s.transact([Check(pk, "")]),
+        lambda s, pk: s.transact([Delete("", "a")]),
+        lambda s, pk: s.get(pk + "\ud800", "a"),
+    ],
+)
+def test_malformed_keys_are_value_errors_everywhere(store, pk, call):
+    with pytest.raises(ValueError):
+        call(store, pk)
+
+
+def test_key_sizes_are_dynamodbs_on_every_backend(store, pk):
+    long_pk = pk + "p" * (2048 - len(pk))
+    store.put({"pk": long_pk, "sk": "é" * 512, "gsi1pk": "o" * 2048, "gsi1sk": "s" * 1024})
+    assert store.get(long_pk, "é" * 512)["gsi1sk"] == "s" * 1024
+    assert store.delete(long_pk, "é" * 512)
+    for bad in (
+        {"pk": long_pk + "p", "sk": "a"},
+        {"pk": pk, "sk": "é" * 512 + "a"},
+        {"pk": pk, "sk": "a", "gsi1pk": "o" * 2049, "gsi1sk": "s"},
+        {"pk": pk, "sk": "a", "gsi1pk": "o", "gsi1sk": "s" * 1025},
+    ):
+        with pytest.raises(ValueError):
+            store.put(bad)
+    store.put({"pk": pk, "sk": "a"})
+    with pytest.raises(ValueError):
+        store.update(pk, "a", set={"gsi1pk": "o", "gsi1sk": "s" * 1025})
+    assert store.query(pk).items == [{"pk": pk, "sk": "a", "version": 1}]
+
+
+def nested(depth: int):
+    """A value of `depth` nested containers (lists and maps alternating)."""
+    value: object = "leaf"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+BAD_VALUES = {
+    "nan": float("nan"),
+    "infinity": float("-inf"),
+    "float-too-large": 1e38,
+    "float-too-small": 1e-131,
+    "int-of-39-digits": 10**38,
+    "set": {"a"},
+    "bytes": b"x",
+    "object": object(),
+    "int-map-key": {1: "x"},
+    "empty-map-key": {"": "x"},
+    "lone-surrogate": "a\ud800",
+    "nested-32-deep": nested(32),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_values_no_backend_can_keep_are_value_errors_and_write_nothing(store, pk, bad):
+    store.put({"pk": pk, "sk": "a", "n": 0})
+    with pytest.raises(ValueError):
+        store.put({"pk": pk, "sk": "b", "v": bad})
+    with pytest.raises(ValueError):
+        store.put({"pk": pk, "sk": "b", "v": {"in": [bad]}})
+    with pytest.raises(ValueError):
+        store.update(pk, "a", set={"v": bad})
+    with pytest.raises(ValueError):
+        store.transact([Update(pk, "a", set={"n": 1}), Put({"pk": pk, "sk": "b", "v": bad})])
+    with pytest.raises(ValueError):
+        store.put({"pk": pk, "sk": "b", 7: "x"} if bad == {1: "x"} else {"pk": pk, "sk": "b", "": bad})
+    assert store.query(pk).items == [{"pk": pk, "sk": "a", "n": 0, "version": 1}]
+
+
+def test_values_at_the_limits_round_trip(store, pk):
+    values = {
+        "deep": nested(31), "int38": 10**38 - 1, "neg38": -(10**38 - 1), "tiny": 1e-130, "huge": 9.99e37,
+        "nul": "a\x00b", "astral": "𝄞", "tuple": (1, "a"),
+    }
+    store.put({"pk": pk, "sk": "a", **values})
+    got = store.get(pk, "a")
+    assert float(got.pop("huge")) == values.pop("huge")  # a whole float may come back as an int
+    assert got == {"pk": pk, "sk": "a", "version": 1, **values, "tuple": [1, "a"]}
+    assert [i["sk"] for i in store.query(pk, where={"int38": 10**38 - 1}).items] == ["a"]
+
+
+@pytest.mark.parametrize("version", [True, "1", 1.0])
+def test_expected_versions_are_ints(store, pk, version):
+    store.put({"pk": pk, "sk": "a"})
+    for call in (
+        lambda: store.update(pk, "a", set={"n": 1}, expected_version=version),
+        lambda: store.delete(pk, "a", expected_version=version),
+        lambda: store.transact([Check(pk, "a", expected_version=version)]),
+        lambda: store.put({"pk": pk, "sk": "a"}, condition=version),
+    ):
+        with pytest.raises(ValueError):
+            call()
+    assert store.get(pk, "a") == {"pk": pk, "sk": "a", "version": 1}
+
+
+def test_an_update_op_without_set_is_a_plain_version_bump(store, pk):
+    store.put({"pk": pk, "sk": "a", "n": 0})
+    store.transact([Update(pk, "a", set=None, remove=["n"])])
+    assert store.get(pk, "a") == {"pk": pk, "sk": "a", "version": 2}
+
+
+def test_where_matches_a_value_of_its_own_json_type_only(store, pk):
+    store.put({"pk": pk, "sk": "a", "flag": True, "n": 1, "list": [1], "map": {"a": 1}, "text": "1"})
+    store.update(pk, "a", set={"x": 0})
+    matches = lambda where: [i["sk"] for i in store.query(pk, where=where).items]  # noqa: E731
+    assert matches({"flag": True}) == matches({"n": 1}) == matches({"n": 1.0}) == matches({"text": "1"}) == ["a"]
+    for where in ({"flag": 1}, {"n": True}, {"text": 1}, {"n": "1"}, {"list": "[1]"}, {"map": '{"a":1}'}, {"flag": "true"}):
+        assert matches(where) == [], where
+    assert matches({"version": 2}) == ["a"] and matches({"version": 1}) == [] and matches({"version": True}) == []
+    for bad in ({"n": float("nan")}, {"n": [1]}, {"bad-name": 1}, {5: 1}):
+        with pytest.raises(ValueError):
+            store.query(pk, where=bad)
+
+
+def test_cursors_and_prefixes(store, pk):
+    msgs = fill(store, pk, "msg#", 3)
+    assert sks(store.query(pk, "msg#", after="")) == msgs  # "" sorts before every key
+    assert sks(store.query(pk, "msg#", before="", order="desc")) == msgs[::-1]
+    assert store.query(pk, "msg#", before="").items == []
+    assert store.query(pk, "msg#", after="", order="desc").items == []
+    assert sks(store.query(pk, after="é" * 512)) == []  # a cursor may be as long as a key
+    assert sks(store.query(pk, before="é" * 512)) == msgs
+    owner = pk + "#o"
+    store.put({"pk": pk, "sk": "indexed", "gsi1pk": owner, "gsi1sk": "1"})
+    assert [i["sk"] for i in store.query_index(owner, after="").items] == ["indexed"]
+    for bad in (
+        lambda: store.query(pk, after="x" * 1025),
+        lambda: store.query(pk, "msg#", before="é" * 513),
+        lambda: store.query_index(owner, after="x" * 1025),
+        lambda: store.query(pk, 5),
+        lambda: store.query(pk, "x" * 1025),
+        lambda: store.query(pk, "msg\U0010ffff"),
+        lambda: store.query(pk, where=["n"]),
+    ):
+        with pytest.raises(ValueError):
+            bad()
+
+
+# --- query_all ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_pages(store, monkeypatch):
+    """Make `query_all` read 3 items a page."""
+    monkeypatch.setattr(store, "page_all", 3)
+    return store
+
+
+def test_query_all_walks_every_page_in_both_orders(small_pages, pk):
+    store = small_pages
+    msgs = fill(store, pk, "msg#", 10)
+    fill(store, pk, "run#", 2)
+    assert [i["sk"] for i in store.query_all(pk, "msg#")] == msgs
+    assert [i["sk"] for i in store.query_all(pk, "msg#", order="desc")] == msgs[::-1]
+    assert [i["n"] for i in store.query_all(pk, "msg#", where={"n": 7})] == [7]
+    assert len(list(store.query_all(pk))) == 12
+    assert list(store.query_all(pk, "none#")) == []
+
+
+def test_query_all_walks_the_owner_index(small_pages, pk):
+    store = small_pages
+    owner = pk + "#file"
+    mine = [ids.new_id("file-") for _ in range(8)]
+    for n, file_id in enumerate(mine):
+        store.put({"pk": f"file#{file_id}", "sk": "meta", "gsi1pk": owner, "gsi1sk": file_id, "even": n % 2 == 0})
+    assert [i["gsi1sk"] for i in store.query_all(owner, index=True)] == mine
+    assert [i["gsi1sk"] for i in store.query_all(owner, index=True, order="desc")] == mine[::-1]
+    assert [i["gsi1sk"] for i in store.query_all(owner, index=True, where={"even": True})] == mine[::2]
+    with pytest.raises(ValueError):
+        list(store.query_all(owner, "x", index=True))
+
+
+def test_query_all_survives_deleting_what_it_yielded(small_pages, pk):
+    store = small_pages
+    msgs = fill(store, pk, "msg#", 10)
+    seen = []
+    for item in store.query_all(pk, "msg#"):
+        seen.append(item["sk"])
+        store.delete(pk, item["sk"])
+    assert seen == msgs and store.query(pk).items == []
+    fill(store, pk, "chunk#", 7)
+    assert store.delete_all(pk, "chunk#") == 7 and store.query(pk).items == []
+
+
+def test_query_all_pages_by_1000(store, pk):
+    written = [f"x#{n:05d}" for n in range(1001)]
+    for start in range(0, len(written), 100):
+        store.transact([Put({"pk": pk, "sk": sk, "n": n}, ABSENT) for n, sk in enumerate(written[start:start + 100], start)])
+    pages = []
+    query = store.query
+    try:
+        store.query = lambda *a, **k: pages.append(k["limit"]) or query(*a, **k)
+        assert [i["sk"] for i in store.query_all(pk, "x#", order="desc")] == written[::-1]
+    finally:
+        del store.query
+    assert pages == [1000, 1000]
+    assert store.delete_all(pk) == 1001

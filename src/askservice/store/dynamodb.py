@@ -1,49 +1,38 @@
 """The Store on one DynamoDB table (keys `pk`/`sk`, owner index `gsi1`), through boto3's client.
 
-Conditions are condition expressions with named parts, evaluated by DynamoDB inside the write;
-`transact` is one TransactWriteItems. Pages are one Query with key conditions (never a Scan),
-`Limit` = limit + 1; only a `where` filter, or a 1 MB response, makes a page take more requests.
-
-Items must stay under DynamoDB's 400 KB: an attribute whose JSON passes `OVERFLOW_BYTES` (and,
-on a put, the largest ones while the item passes `ITEM_BUDGET`) is written to the blob store and
-replaced in the item by a pointer (a Binary value, a type no JSON value takes; `where` never
-matches it). Reads follow pointers; writes delete the blobs they replace. A transaction does not
-see the old item, so a large attribute it replaces leaves its blob behind (storage only, never a
-wrong read).
+Conditions (`Expect`) are condition expressions with named parts, evaluated by DynamoDB inside the
+write; `transact` is one TransactWriteItems. Pages are one Query with key conditions (never a
+Scan), `Limit` = limit + 1; only a `where` filter, or a 1 MB response, makes a page take more
+requests. Items must stay under DynamoDB's 400 KB: large attributes live in the blob store
+(store/overflow.py), stored here as Binary pointers. Every client call, the table's creation
+included, goes through `_call`, which turns botocore's errors into the Store's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
-import uuid
 from decimal import Decimal
-from typing import Any, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from askservice import aws
 from askservice.blobs.base import BlobStore
-from askservice.store import rules
+from askservice.store import overflow, rules
 from askservice.store.base import (
-    ABSENT, Check, ConditionFailed, Delete, Item, Operation, Order, Page, Put, Store, StoreUnavailable, Update,
+    Check, ConditionFailed, Delete, Expect, Item, Operation, Put, Store, StoreUnavailable, Update,
 )
+from askservice.store.overflow import Gone, Overflow
+from askservice.store.rules import Walk
 
 INDEX = "gsi1"
-KEY_ATTRS = ("pk", "sk", "gsi1pk", "gsi1sk", "version")
-OVERFLOW_BYTES = 32 * 1024
-ITEM_BUDGET = 300 * 1024
-POINTER = b"blob:"
 CONFLICT_RETRIES = 3
+METHODS = {Put: "put_item", Update: "update_item", Delete: "delete_item"}
+TRANSACT = {Put: "Put", Update: "Update", Delete: "Delete", Check: "ConditionCheck"}
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-class _Gone(Exception):
-    """A pointer's blob vanished: a concurrent write replaced the attribute; read again."""
 
 
 class DynamoStore(Store):
@@ -51,55 +40,31 @@ class DynamoStore(Store):
 
     def __init__(self, table: str, blobs: BlobStore, client=None):
         self.table = table
-        self.blobs = blobs
+        self.overflow = Overflow(blobs)
         self.client = client if client is not None else aws.client("dynamodb")
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def get(self, pk: str, sk: str) -> Item | None:
-        return _again(lambda: self._get(pk, sk))
-
     def _get(self, pk: str, sk: str) -> Item | None:
-        raw = self._call("get_item", TableName=self.table, Key=_key(pk, sk), ConsistentRead=True).get("Item")
-        return self._load(raw) if raw else None
+        def read():
+            raw = self._call("get_item", TableName=self.table, Key=_key(pk, sk), ConsistentRead=True).get("Item")
+            return self._load(raw) if raw else None
 
-    def query(
-        self,
-        pk: str,
-        sk_prefix: str = "",
-        *,
-        after: str | None = None,
-        before: str | None = None,
-        limit: int = 20,
-        order: Order = "asc",
-        where: Item | None = None,
-    ) -> Page:
-        walk = rules.plan(sk_prefix, after, before, limit, order)
-        return _again(lambda: self._page(None, "pk", "sk", pk, walk, where))
+        return overflow.again(read)
 
-    def query_index(
-        self,
-        gsi1pk: str,
-        *,
-        after: str | None = None,
-        before: str | None = None,
-        limit: int = 20,
-        order: Order = "asc",
-        where: Item | None = None,
-    ) -> Page:
-        walk = rules.plan("", after, before, limit, order)
-        return _again(lambda: self._page(INDEX, "gsi1pk", "gsi1sk", gsi1pk, walk, where))
+    def _read_page(self, index: bool, partition: str, walk: Walk, where: Item) -> list[Item]:
+        return overflow.again(lambda: self._query(index, partition, walk, where))
 
-    def _page(self, index: str | None, key: str, sort: str, value: str, walk: rules.Walk, where: Item | None) -> Page:
-        rules.check_where(where)
+    def _query(self, index: bool, partition: str, walk: Walk, where: Item) -> list[Item]:
+        key, sort = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
         e = _Names()
-        conditions = [f"{e.name(key)} = {e.value(value)}"]
+        conditions = [f"{e.name(key)} = {e.value(partition)}"]
         sort_condition = _sort_condition(e, sort, walk)
         if sort_condition is False:
-            return Page(items=[], has_more=False)
+            return []
         if sort_condition:
             conditions.append(sort_condition)
-        filters = [_equals(e, name, expected) for name, expected in (where or {}).items()]
+        filters = [_equals(e, name, expected) for name, expected in where.items()]
         params = {
             "TableName": self.table,
             "KeyConditionExpression": " AND ".join(conditions),
@@ -107,203 +72,122 @@ class DynamoStore(Store):
             "Limit": walk.limit + 1,
             **e.params(FilterExpression=" AND ".join(filters)),
         }
-        params.update({"IndexName": index} if index else {"ConsistentRead": True})
+        params.update({"IndexName": INDEX} if index else {"ConsistentRead": True})
         found: list[dict] = []
         while True:
             response = self._call("query", **params)
             for raw in response["Items"]:
                 if not walk.in_range(raw[sort]["S"]):
-                    return rules.finish([self._load(r) for r in found], walk)
+                    return [self._load(r) for r in found]
                 found.append(raw)
                 if len(found) > walk.limit:
-                    return rules.finish([self._load(r) for r in found], walk)
+                    return [self._load(r) for r in found]
             if "LastEvaluatedKey" not in response:
-                return rules.finish([self._load(r) for r in found], walk)
+                return [self._load(r) for r in found]
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _load(self, raw: dict) -> Item:
+        return self.overflow.load({name: _plain(_deserializer.deserialize(value)) for name, value in raw.items()})
 
     # --- writes --------------------------------------------------------------------------------
 
-    def put(self, item: Item, condition: Union[None, str, int] = None) -> Item:
-        op = Put(item, condition)
-        rules.check_transaction([op])
+    def _write(self, op: Operation, expect: Expect) -> Item | bool:
         written: list[str] = []
         try:
-            request, stored = self._put_request(op, written)
-            old = self._call("put_item", ReturnValues="ALL_OLD", **request).get("Attributes", {})
+            request = self._request(op, expect, written)
+            old = self._call(METHODS[type(op)], ReturnValues="ALL_OLD", **request).get("Attributes") or {}
         except BaseException:
-            self._forget(written)
+            self.overflow.forget(written)
             raise
-        self._forget(_pointers(old.values()) - _pointers(request["Item"].values()))
-        return stored
-
-    def update(
-        self, pk: str, sk: str, set: Item | None = None, remove: Iterable[str] = (), expected_version: int | None = None
-    ) -> Item:
-        values, remove = rules.check_update(set, remove)
-        op = Update(pk, sk, values, remove, expected_version)
-        written: list[str] = []
-        try:
-            old = self._call("update_item", ReturnValues="ALL_OLD", **self._update_request(op, written))["Attributes"]
-        except BaseException:
-            self._forget(written)
-            raise
-        changed = values.keys() | frozenset(remove)
-        self._forget(_pointers(v for k, v in old.items() if k in changed))
+        if isinstance(op, Put):
+            self.overflow.forget(_blobs(old.values()) - _blobs(request["Item"].values()))
+            return op.item
+        if isinstance(op, Delete):
+            self.overflow.forget(_blobs(old.values()))
+            return bool(old)
+        changed = op.set.keys() | frozenset(op.remove)
+        self.overflow.forget(_blobs(v for k, v in old.items() if k in changed))
         try:
             kept = self._load({k: v for k, v in old.items() if k not in changed})
-        except _Gone:  # a later write replaced a kept attribute already: the item moved on
-            return self.get(pk, sk)
-        return rules.apply_update(kept, values, remove)
+        except Gone:  # a later write replaced a kept attribute already: the item moved on
+            return self.get(op.pk, op.sk)
+        return rules.apply_update(kept, op.set, op.remove)
 
-    def delete(self, pk: str, sk: str, expected_version: int | None = None) -> bool:
-        request = self._delete_request(Delete(pk, sk, expected_version))
-        old = self._call("delete_item", ReturnValues="ALL_OLD", **request).get("Attributes")
-        self._forget(_pointers((old or {}).values()))
-        return old is not None
-
-    def transact(self, operations: list[Operation]) -> None:
-        rules.check_transaction(operations)
+    def _transact(self, checked: list[tuple[Operation, Expect]]) -> None:
         written: list[str] = []
         try:
-            items = []
-            for op in operations:
-                if isinstance(op, Put):
-                    items.append({"Put": self._put_request(op, written)[0]})
-                elif isinstance(op, Update):
-                    items.append({"Update": self._update_request(op, written)})
-                elif isinstance(op, Delete):
-                    items.append({"Delete": self._delete_request(op)})
-                else:
-                    items.append({"ConditionCheck": self._check_request(op)})
+            items = [{TRANSACT[type(op)]: self._request(op, expect, written)} for op, expect in checked]
             self._call("transact_write_items", TransactItems=items)
         except BaseException:
-            self._forget(written)
+            self.overflow.forget(written)
             raise
 
-    def _put_request(self, op: Put, written: list[str]) -> tuple[dict, Item]:
-        stored = rules.stored({k: v for k, v in op.item.items() if k != "version"}, rules.new_version(op.condition))
-        attrs = {k: _dump(v) for k, v in stored.items()}
-        sizes = {k: _size(v) for k, v in stored.items() if k not in KEY_ATTRS}
-        total = sum(sizes.values())
-        for name, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
-            if size <= OVERFLOW_BYTES and total <= ITEM_BUDGET:
-                break
-            attrs[name] = self._overflow(stored, name, stored[name], written)
-            total -= size
+    def _request(self, op: Operation, expect: Expect, written: list[str]) -> dict:
+        """Return the parameters of one write (or ConditionCheck), its large attributes moved to blobs."""
         e = _Names()
-        condition = None
-        if op.condition == ABSENT:
-            condition = f"attribute_not_exists({e.name('pk')})"
-        elif op.condition is not None:
-            condition = f"{e.name('version')} = {e.value(op.condition)}"
-        return {"TableName": self.table, "Item": attrs, **e.params(ConditionExpression=condition)}, stored
-
-    def _update_request(self, op: Update, written: list[str]) -> dict:
-        e = _Names()
-        version = e.name("version")
-        parts = [f"{e.name(k)} = {e.raw(self._attribute({'pk': op.pk, 'sk': op.sk}, k, v, written))}" for k, v in op.set.items()]
-        expression = "SET " + ", ".join(parts + [f"{version} = {version} + {e.value(1)}"])
-        if op.remove:
-            expression += " REMOVE " + ", ".join(e.name(k) for k in op.remove)
-        condition = f"attribute_exists({e.name('pk')})" + _version_is(e, op.expected_version)
-        return {
-            "TableName": self.table,
-            "Key": _key(op.pk, op.sk),
-            "UpdateExpression": expression,
-            **e.params(ConditionExpression=condition),
-        }
-
-    def _delete_request(self, op: Delete) -> dict:
-        e = _Names()
-        condition = _version_is(e, op.expected_version)[len(" AND "):] or None
-        return {"TableName": self.table, "Key": _key(op.pk, op.sk), **e.params(ConditionExpression=condition)}
-
-    def _check_request(self, op: Check) -> dict:
-        e = _Names()
-        condition = f"attribute_exists({e.name('pk')})" + _version_is(e, op.expected_version)
-        return {"TableName": self.table, "Key": _key(op.pk, op.sk), **e.params(ConditionExpression=condition)}
-
-    # --- large attributes ----------------------------------------------------------------------
-
-    def _attribute(self, item: Item, name: str, value: Any, written: list[str]) -> dict:
-        """Return the DynamoDB value of one attribute, overflowing it to a blob if large."""
-        if name not in KEY_ATTRS and _size(value) > OVERFLOW_BYTES:
-            return self._overflow(item, name, value, written)
-        return _dump(value)
-
-    def _overflow(self, item: Item, name: str, value: Any, written: list[str]) -> dict:
-        digest = hashlib.sha256(f"{item['pk']}\0{item['sk']}".encode()).hexdigest()[:32]
-        key = f"store/{digest}/{uuid.uuid4().hex}.json"
-        self.blobs.put(key, json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
-        written.append(key)
-        return {"B": POINTER + key.encode()}
-
-    def _load(self, raw: dict) -> Item:
-        item = {}
-        for name, value in raw.items():
-            if "B" in value and bytes(value["B"]).startswith(POINTER):
-                try:
-                    item[name] = json.loads(self.blobs.read(bytes(value["B"])[len(POINTER):].decode()))
-                except FileNotFoundError:
-                    raise _Gone(name) from None
-            else:
-                item[name] = _plain(_deserializer.deserialize(value))
-        return item
-
-    def _forget(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            self.blobs.delete(key)
+        if isinstance(op, Put):
+            body = {"Item": {k: _dump(v) for k, v in self.overflow.item(op.item, written).items()}}
+        else:
+            body = {"Key": _key(op.pk, op.sk)}
+        if isinstance(op, Update):
+            version = e.name("version")
+            values = self.overflow.values(op.pk, op.sk, op.set, written)
+            parts = [f"{e.name(k)} = {e.value(v)}" for k, v in values.items()]
+            body["UpdateExpression"] = "SET " + ", ".join(parts + [f"{version} = {version} + {e.value(1)}"])
+            if op.remove:
+                body["UpdateExpression"] += " REMOVE " + ", ".join(e.name(k) for k in op.remove)
+        return {"TableName": self.table, **body, **e.params(ConditionExpression=_condition(e, expect))}
 
     # --- the table -----------------------------------------------------------------------------
 
-    def create_table(self) -> bool:
-        """Create the table and its owner index if missing (idempotent); return whether it was created."""
+    def _create_table(self) -> bool:
         string = [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")]
         index = {
             "IndexName": INDEX,
             "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
             "Projection": {"ProjectionType": "ALL"},
         }
-        created = True
-        try:
-            self.client.create_table(
-                TableName=self.table,
-                AttributeDefinitions=string,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                GlobalSecondaryIndexes=[index],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceInUseException":
-                raise
-            created = False
-        self.client.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-        table = self.client.describe_table(TableName=self.table)["Table"]
+        created = self._call(
+            "create_table",
+            tolerate=("ResourceInUseException",),
+            TableName=self.table,
+            AttributeDefinitions=string,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[index],
+            BillingMode="PAY_PER_REQUEST",
+        ) is not None
+        waiter = self.client.get_waiter("table_exists")
+        self._call(waiter.wait, TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        table = self._call("describe_table", TableName=self.table)["Table"]
         if not any(i["IndexName"] == INDEX for i in table.get("GlobalSecondaryIndexes", [])):
-            self.client.update_table(
-                TableName=self.table, AttributeDefinitions=string, GlobalSecondaryIndexUpdates=[{"Create": index}]
-            )
+            self._call("update_table", TableName=self.table, AttributeDefinitions=string,
+                       GlobalSecondaryIndexUpdates=[{"Create": index}])
         return created
 
-    def _call(self, method: str, **params) -> dict:
-        """Call the client; translate its errors into ConditionFailed, ValueError or StoreUnavailable."""
+    def _call(self, method: Union[str, Callable[..., Any]], *, tolerate: tuple[str, ...] = (), **params) -> Any:
+        """Call the client's `method` (or a waiter's `wait`); turn its errors into ConditionFailed,
+        ValueError or StoreUnavailable. An error whose code is in `tolerate` returns None."""
+        call = getattr(self.client, method) if isinstance(method, str) else method
+        name = method if isinstance(method, str) else getattr(method, "__name__", "call")
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
-                return getattr(self.client, method)(**params)
+                return call(**params)
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 code = error.get("Code", "")
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if code in tolerate:
+                    return None
                 if code == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in reasons:
                     raise ConditionFailed(error.get("Message", code)) from None
                 if "TransactionConflict" in reasons and attempt < CONFLICT_RETRIES:
                     time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # another transaction holds an item
                     continue
                 if code == "ValidationException":
-                    raise ValueError(f"DynamoDB refused {method}: {error.get('Message')}") from exc
-                raise StoreUnavailable(f"DynamoDB {method} failed: {code}") from exc
+                    raise ValueError(f"DynamoDB refused {name}: {error.get('Message')}") from exc
+                raise StoreUnavailable(f"DynamoDB {name} failed: {code}") from exc
             except BotoCoreError as exc:
-                raise StoreUnavailable(f"DynamoDB {method} failed: {exc}") from exc
+                raise StoreUnavailable(f"DynamoDB {name} failed: {exc}") from exc
         raise AssertionError("unreachable")
 
 
@@ -339,7 +223,7 @@ class _Names:
         return out
 
 
-def _sort_condition(e: _Names, sort: str, walk: rules.Walk) -> Union[str, None, bool]:
+def _sort_condition(e: _Names, sort: str, walk: Walk) -> Union[str, None, bool]:
     """Return the key condition on the sort key that starts `walk`, None for none, False if empty.
 
     A key condition holds one test on the sort key, so the walk starts at its cursor (or at the
@@ -364,20 +248,24 @@ def _equals(e: _Names, name: str, expected: Any) -> str:
     return f"{e.name(name)} = {e.value(expected)}"
 
 
-def _version_is(e: _Names, expected: int | None) -> str:
-    return "" if expected is None else f" AND {e.name('version')} = {e.value(expected)}"
+def _condition(e: _Names, expect: Expect) -> str | None:
+    parts = []
+    if expect.exists is not None:
+        parts.append(f"attribute_{'' if expect.exists else 'not_'}exists({e.name('pk')})")
+    if expect.version is not None:
+        parts.append(f"{e.name('version')} = {e.value(expect.version)}")
+    parts += [f"attribute_exists({e.name(name)})" for name in expect.present]
+    parts += [f"attribute_not_exists({e.name(name)})" for name in expect.absent]
+    return " AND ".join(parts) or None
+
+
+def _blobs(values: Iterable[dict]) -> set[str]:
+    """Return the blob keys of the pointers among raw attribute values."""
+    return overflow.keys(bytes(value["B"]) for value in values if "B" in value)
 
 
 def _key(pk: str, sk: str) -> dict:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def _size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
-
-
-def _pointers(values: Iterable[dict]) -> set[str]:
-    return {bytes(v["B"])[len(POINTER):].decode() for v in values if "B" in v and bytes(v["B"]).startswith(POINTER)}
 
 
 def _dump(value: Any) -> dict:
@@ -387,8 +275,6 @@ def _dump(value: Any) -> dict:
 def _numbers(value: Any) -> Any:
     """Return `value` with floats as Decimals (what boto3 serialises)."""
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("NaN and infinite numbers cannot be stored")
         return Decimal(repr(value))
     if isinstance(value, dict):
         return {k: _numbers(v) for k, v in value.items()}
@@ -398,7 +284,9 @@ def _numbers(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """Return a deserialised value with Decimals as ints (when whole) or floats."""
+    """Return a deserialised value with Decimals as ints (when whole) or floats, and Binary as bytes."""
+    if isinstance(value, Binary):
+        return bytes(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
@@ -406,14 +294,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-
-def _again(read, attempts: int = 3):
-    """Run a read again when a pointer's blob vanished under it (a concurrent write replaced it)."""
-    for attempt in range(attempts):
-        try:
-            return read()
-        except _Gone:
-            if attempt == attempts - 1:
-                raise StoreUnavailable("an item kept changing while it was read") from None
-    raise AssertionError("unreachable")

@@ -14,12 +14,11 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Iterator, Union
 
 from askservice.store import rules
-from askservice.store.base import (
-    ABSENT, Check, ConditionFailed, Delete, Item, Operation, Order, Page, Put, Store, StoreUnavailable, Update,
-)
+from askservice.store.base import ConditionFailed, Delete, Expect, Item, Operation, Put, Store, StoreUnavailable, Update
+from askservice.store.rules import Walk
 
 BUSY_TIMEOUT_S = 10.0
 SCHEMA = (
@@ -30,6 +29,7 @@ SCHEMA = (
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk)",
 )
+COLUMNS = "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pk, sk) DO "
 
 
 class SqliteStore(Store):
@@ -42,8 +42,6 @@ class SqliteStore(Store):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._pool_size = pool_size
-        self.statements = 0
-        """How many SQL statements ran (the benchmark counts round trips with it)."""
         with self._connection() as db:
             db.execute("PRAGMA journal_mode=WAL")
             for statement in SCHEMA:
@@ -52,11 +50,7 @@ class SqliteStore(Store):
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA synchronous=NORMAL")
-        db.set_trace_callback(self._count)
         return db
-
-    def _count(self, _statement: str) -> None:
-        self.statements += 1
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -88,115 +82,23 @@ class SqliteStore(Store):
                 raise
             db.execute("COMMIT")
 
-    def get(self, pk: str, sk: str) -> Item | None:
+    def _get(self, pk: str, sk: str) -> Item | None:
         with self._connection() as db:
-            row = db.execute("SELECT version, data FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
-        return _item(row) if row else None
+            return _read(db, pk, sk)
 
-    def put(self, item: Item, condition: Union[None, str, int] = None) -> Item:
-        op = Put(item, condition)
-        rules.check_transaction([op])
+    def _write(self, op: Operation, expect: Expect) -> Item | bool:
         with self._transaction() as db:
-            return self._put(db, op)
+            return _apply(db, op, expect)
 
-    def update(
-        self, pk: str, sk: str, set: Item | None = None, remove: Iterable[str] = (), expected_version: int | None = None
-    ) -> Item:
-        op = Update(pk, sk, *rules.check_update(set, remove), expected_version=expected_version)
+    def _transact(self, checked: list[tuple[Operation, Expect]]) -> None:
         with self._transaction() as db:
-            return self._update(db, op)
+            for op, expect in checked:
+                _apply(db, op, expect)
 
-    def delete(self, pk: str, sk: str, expected_version: int | None = None) -> bool:
-        with self._transaction() as db:
-            return self._delete(db, Delete(pk, sk, expected_version))
-
-    def transact(self, operations: list[Operation]) -> None:
-        rules.check_transaction(operations)
-        apply = {Put: self._put, Update: self._update, Delete: self._delete, Check: self._check}
-        with self._transaction() as db:
-            for op in operations:
-                apply[type(op)](db, op)
-
-    def _put(self, db: sqlite3.Connection, op: Put) -> Item:
-        item = rules.stored({k: v for k, v in op.item.items() if k != "version"}, rules.new_version(op.condition))
-        row = _row(item)
-        if op.condition is None:
-            db.execute(
-                "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, data) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (pk, sk) DO UPDATE SET gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk, "
-                "version = excluded.version, data = excluded.data",
-                row,
-            )
-        elif op.condition == ABSENT:
-            cursor = db.execute(
-                "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, data) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (pk, sk) DO NOTHING",
-                row,
-            )
-            _require(cursor.rowcount == 1, item)
-        else:
-            cursor = db.execute(
-                "UPDATE items SET gsi1pk = ?, gsi1sk = ?, version = ?, data = ? WHERE pk = ? AND sk = ? AND version = ?",
-                (*row[2:], row[0], row[1], op.condition),
-            )
-            _require(cursor.rowcount == 1, item)
-        return item
-
-    def _update(self, db: sqlite3.Connection, op: Update) -> Item:
-        row = db.execute("SELECT version, data FROM items WHERE pk = ? AND sk = ?", (op.pk, op.sk)).fetchone()
-        _require(row is not None and op.expected_version in (None, row[0]), op)
-        item = rules.apply_update(_item(row), op.set, op.remove)
-        rules.check_item(item)
-        db.execute(
-            "UPDATE items SET gsi1pk = ?, gsi1sk = ?, version = ?, data = ? WHERE pk = ? AND sk = ?",
-            (*_row(item)[2:], op.pk, op.sk),
-        )
-        return item
-
-    def _delete(self, db: sqlite3.Connection, op: Delete) -> bool:
-        if op.expected_version is None:
-            return db.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (op.pk, op.sk)).rowcount == 1
-        cursor = db.execute(
-            "DELETE FROM items WHERE pk = ? AND sk = ? AND version = ?", (op.pk, op.sk, op.expected_version)
-        )
-        _require(cursor.rowcount == 1, op)
-        return True
-
-    def _check(self, db: sqlite3.Connection, op: Check) -> None:
-        row = db.execute("SELECT version FROM items WHERE pk = ? AND sk = ?", (op.pk, op.sk)).fetchone()
-        _require(row is not None and op.expected_version in (None, row[0]), op)
-
-    def query(
-        self,
-        pk: str,
-        sk_prefix: str = "",
-        *,
-        after: str | None = None,
-        before: str | None = None,
-        limit: int = 20,
-        order: Order = "asc",
-        where: Item | None = None,
-    ) -> Page:
-        walk = rules.plan(sk_prefix, after, before, limit, order)
-        return self._page("pk", "sk", pk, walk, where)
-
-    def query_index(
-        self,
-        gsi1pk: str,
-        *,
-        after: str | None = None,
-        before: str | None = None,
-        limit: int = 20,
-        order: Order = "asc",
-        where: Item | None = None,
-    ) -> Page:
-        walk = rules.plan("", after, before, limit, order)
-        return self._page("gsi1pk", "gsi1sk", gsi1pk, walk, where)
-
-    def _page(self, key: str, sort: str, value: str, walk: rules.Walk, where: Item | None) -> Page:
-        rules.check_where(where)
+    def _read_page(self, index: bool, partition: str, walk: Walk, where: Item) -> list[Item]:
+        key, sort = ("gsi1pk", "gsi1sk") if index else ("pk", "sk")
         sql = [f"SELECT version, data FROM items WHERE {key} = ?"]
-        args: list = [value]
+        args: list = [partition]
         if walk.prefix:
             sql.append(f"AND {sort} >= ? AND {sort} < ?")
             args += [walk.prefix, rules.prefix_end(walk.prefix)]
@@ -207,15 +109,15 @@ class SqliteStore(Store):
         if walk.end is not None:
             sql.append(f"AND {sort} {backward} ?")
             args.append(walk.end)
-        for name, expected in (where or {}).items():
-            sql.append(f"AND json_extract(data, '$.{name}') IS json_extract(?, '$')")
-            args.append(json.dumps(expected))
+        for name, expected in where.items():
+            condition, values = _equals(name, expected)
+            sql.append(f"AND {condition}")
+            args += values
         direction = "ASC" if walk.ascending else "DESC"
         sql.append(f"ORDER BY {sort} {direction}, pk {direction}, sk {direction} LIMIT ?")
         args.append(walk.limit + 1)
         with self._connection() as db:
-            rows = db.execute(" ".join(sql), args).fetchall()
-        return rules.finish([_item(row) for row in rows], walk)
+            return [_item(row) for row in db.execute(" ".join(sql), args).fetchall()]
 
     def close(self) -> None:
         with self._lock:
@@ -224,13 +126,67 @@ class SqliteStore(Store):
             self._all.clear()
 
 
+def _apply(db: sqlite3.Connection, op: Operation, expect: Expect) -> Item | bool | None:
+    """Apply one checked operation inside the caller's transaction (see `Store._write`)."""
+    if isinstance(op, Put):
+        row = _row(op.item)
+        if expect.exists is None:
+            db.execute(COLUMNS + "UPDATE SET gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk, "
+                       "version = excluded.version, data = excluded.data", row)
+        elif expect.exists is False:
+            _require(db.execute(COLUMNS + "NOTHING", row).rowcount == 1, op)
+        else:
+            sql = "UPDATE items SET gsi1pk = ?, gsi1sk = ?, version = ?, data = ? WHERE pk = ? AND sk = ? AND version = ?"
+            _require(db.execute(sql, (*row[2:], row[0], row[1], expect.version)).rowcount == 1, op)
+        return op.item
+    if isinstance(op, Delete):
+        sql, args = "DELETE FROM items WHERE pk = ? AND sk = ?", [op.pk, op.sk]
+        if expect.version is not None:
+            sql, args = sql + " AND version = ?", args + [expect.version]
+        deleted = db.execute(sql, args).rowcount == 1
+        _require(deleted or not expect.exists, op)
+        return deleted
+    current = _read(db, op.pk, op.sk)
+    _require(expect.holds(current), op)
+    if isinstance(op, Update):
+        item = rules.apply_update(current, op.set, op.remove)
+        db.execute(
+            "UPDATE items SET gsi1pk = ?, gsi1sk = ?, version = ?, data = ? WHERE pk = ? AND sk = ?",
+            (*_row(item)[2:], op.pk, op.sk),
+        )
+        return item
+    return None
+
+
+def _equals(name: str, expected) -> tuple[str, list]:
+    """Return the SQL test of `where` {name: expected}: the same JSON type and value (None: null or missing)."""
+    if name == "version":  # kept in its column, not in `data`
+        number = isinstance(expected, (int, float)) and not isinstance(expected, bool) and abs(expected) < 2**63
+        return ("version = ?", [expected]) if number else ("0", [])
+    kind = f"json_type(data, '$.{name}')"
+    if expected is None:
+        return f"coalesce({kind}, 'null') = 'null'", []
+    if isinstance(expected, bool):
+        return f"{kind} = '{str(expected).lower()}'", []
+    if isinstance(expected, str):
+        return f"{kind} = 'text' AND json_extract(data, '$.{name}') = ?", [expected]
+    return f"{kind} IN ('integer', 'real') AND json_extract(data, '$.{name}') = json_extract(?, '$')", [json.dumps(expected)]
+
+
+def _read(db: sqlite3.Connection, pk: str, sk: str) -> Item | None:
+    row = db.execute("SELECT version, data FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+    return _item(row) if row else None
+
+
 def _row(item: Item) -> tuple:
     data = json.dumps({k: v for k, v in item.items() if k != "version"}, separators=(",", ":"))
     return item["pk"], item["sk"], item.get("gsi1pk"), item.get("gsi1sk"), item["version"], data
 
 
 def _item(row: tuple) -> Item:
-    return rules.stored(json.loads(row[1]), row[0])
+    item = json.loads(row[1])
+    item["version"] = row[0]
+    return item
 
 
 def _require(holds: bool, what) -> None:
