@@ -10,12 +10,14 @@ from askservice.web.jsonbody import MAX_DEPTH, loads
 
 NESTED_OK = b"[" * MAX_DEPTH + b"]" * MAX_DEPTH
 HOSTILE = {
-    "deep lists": (b"[" * 50_000 + b"]" * 50_000, "nested deeper than 64"),
-    "deep objects": (b'{"a":' * 5_000 + b"1" + b"}" * 5_000, "nested deeper than 64"),
-    "one level too deep": (b'{"q":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}", "nested deeper than 64"),
+    "deep lists": (b"[" * 50_000 + b"]" * 50_000, "nested deeper than 32"),
+    "deep objects": (b'{"a":' * 5_000 + b"1" + b"}" * 5_000, "nested deeper than 32"),
+    "one level too deep": (b'{"q":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}", "nested deeper than 32"),
     "huge integer": (b'{"question": "q", "max_tokens": ' + b"9" * 5_000 + b"}", "64-bit"),
     "integer past 64 bits": (b'{"question": "q", "max_tokens": 9223372036854775808}', "64-bit"),
     "float overflow": (b'{"question": "q", "temperature": 1e999}', "too large"),
+    "float past what the store keeps": (b'{"question": "q", "temperature": 1e38}', "too large"),
+    "float below what the store keeps": (b'{"question": "q", "temperature": 1e-131}', "too small"),
     "NaN": (b'{"question": "q", "temperature": NaN}', "NaN"),
     "Infinity": (b'{"question": "q", "temperature": -Infinity}', "-Infinity"),
     "invalid UTF-8": (b'{"question": "caf\xe9"}', "not valid UTF-8 (byte 17)"),
@@ -40,7 +42,8 @@ def test_the_decoder_refuses_each_hostile_shape_naming_it(name):
 @pytest.mark.parametrize("raw, value", [
     (NESTED_OK, eval("[" * MAX_DEPTH + "]" * MAX_DEPTH)),
     (b'{"n": 9223372036854775807, "m": -9223372036854775808}', {"n": 2**63 - 1, "m": -(2**63)}),
-    (b'{"f": 1e308, "g": 12345678901234567890.5}', {"f": 1e308, "g": 12345678901234567890.5}),
+    (b'{"f": 9.9e37, "g": 12345678901234567890.5, "h": -1e-130, "z": 0.0}',
+     {"f": 9.9e37, "g": 12345678901234567890.5, "h": -1e-130, "z": 0.0}),
     (b'{"emoji": "\\ud83d\\ude00", "text": "caf\xc3\xa9"}', {"emoji": "\U0001F600", "text": "café"}),
     (b'\xef\xbb\xbf{"bom": true}', {"bom": True}),
     (b'{"a": {"k": 1}, "b": {"k": 2}}', {"a": {"k": 1}, "b": {"k": 2}}),
@@ -111,3 +114,23 @@ def test_only_the_ask_route_takes_the_form_type(client):
     response = client.post("/v1/assistants", data=b'{"model": "gpt-4o"}',
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 415
+
+
+def _nested_tool(levels: int) -> dict:
+    schema: dict = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return {"model": "gpt-4o", "tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]}
+
+
+def test_the_deepest_body_taken_is_one_the_store_keeps(client):
+    # body depth = 2 * levels + 5: 13 levels is 31 deep (stored), 14 levels 33 deep (refused, never a 500)
+    assert client.post("/v1/assistants", json=_nested_tool(13)).status_code == 200
+    response = client.post("/v1/assistants", json=_nested_tool(14))
+    _assert_invalid_json(response.status_code, response.get_json(), "nested deeper than 32")
+
+
+@pytest.mark.parametrize("route", ["/v1/assistants", "/v1/files", "/v1/vector_stores", "/v1/threads/thread_x/messages"])
+def test_a_cursor_past_any_id_is_a_400(client, route):
+    response = client.get(route, query_string={"after": "a" * 2000})
+    assert response.status_code == 400 and response.get_json()["error"]["param"] == "after"

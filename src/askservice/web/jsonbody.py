@@ -1,8 +1,9 @@
 """Parse untrusted JSON: the one decoder of the web layer, every hostile shape a 400 `invalid_json`.
 
 Refused, each with a message naming the problem: bytes that are not UTF-8, nesting deeper than
-`MAX_DEPTH`, integers outside 64 bits, numbers that overflow a float, `NaN`/`Infinity`, a lone
-UTF-16 surrogate escape (it could not be stored or sent on), and a key repeated in one object
+`MAX_DEPTH`, integers outside 64 bits, numbers outside what the store keeps (`FLOAT_RANGE`),
+`NaN`/`Infinity`, a lone UTF-16 surrogate escape (it could not be stored or sent on), and a key
+repeated in one object
 (which of the values wins differs between parsers). Numbers are checked as they are decoded;
 the walks over the parsed value (depth, surrogates) run only when a byte-level count or scan
 says the body may need them, so ordinary bodies pay for the C decoder and one hook call per
@@ -18,8 +19,9 @@ from typing import Any
 
 from askservice.errors import InvalidRequestError
 
-MAX_DEPTH = 64
+MAX_DEPTH = 32  # what the store keeps: an item's attribute values nest at most 31 deep (DynamoDB's limit)
 INT_BOUND = 2**63  # integers must fit a signed 64-bit field: [-2**63, 2**63)
+FLOAT_RANGE = (1e-130, 1e38)  # the magnitudes of non-zero numbers the store keeps (DynamoDB's, less a margin)
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTAINERS = (dict, list)
 
@@ -51,8 +53,10 @@ def _int(text: str) -> int:
 
 def _float(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value):
-        raise _Hostile("a number is too large")
+    if not math.isfinite(value) or abs(value) >= FLOAT_RANGE[1]:
+        raise _Hostile(f"a number is too large (the limit is {FLOAT_RANGE[1]:g})")
+    if value and abs(value) < FLOAT_RANGE[0]:
+        raise _Hostile(f"a number is too small (the smallest is {FLOAT_RANGE[0]:g})")
     return value
 
 

@@ -9,13 +9,17 @@ from pydantic import BaseModel, Field
 from askservice.store.base import Page
 
 
+MAX_CURSOR = 128
+"""The longest `after`/`before` taken: an object id, with room to spare (store keys have a bound)."""
+
+
 class ListQuery(BaseModel):
     """`limit` (1-100, default 20), `order` (default desc), `after`, `before`."""
 
     limit: int = Field(default=20, ge=1, le=100)
     order: Literal["asc", "desc"] = "desc"
-    after: str | None = None
-    before: str | None = None
+    after: str | None = Field(default=None, max_length=MAX_CURSOR)
+    before: str | None = Field(default=None, max_length=MAX_CURSOR)
 
 
 def list_body(page: Page, shape: Callable[[dict], dict] | None = None) -> dict:

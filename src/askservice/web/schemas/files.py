@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from askservice.web.pages import MAX_CURSOR
+
 
 class FilesListQuery(BaseModel):
     """Query of `GET /files` (the spec allows up to 10,000 a page)."""
@@ -13,7 +15,7 @@ class FilesListQuery(BaseModel):
     purpose: str | None = None
     limit: int = Field(default=10000, ge=1, le=10000)
     order: Literal["asc", "desc"] = "desc"
-    after: str | None = None
+    after: str | None = Field(default=None, max_length=MAX_CURSOR)
 
 
 class FileExpiresAfter(BaseModel):
