@@ -56,8 +56,8 @@ def build_services(settings: Settings) -> Services:
     threads = ThreadsService(store, checker)
     assistants = AssistantsService(store, checker)
     messages = MessagesService(store, threads, checker)
-    runs = Runs(settings, store, llm, threads, messages, assistants, Leases(settings.run_lease_seconds))
-    runs.server_tools["file_search"] = FileSearchTool(file_search.retriever)
+    runs = Runs(settings, store, llm, threads, messages, assistants, Leases(settings.run_lease_seconds),
+                server_tools={"file_search": FileSearchTool(file_search.retriever)})
     threads.on_delete.append(runs.delete_for_thread)
     messages.active_run = runs.active_run
     return Services(

@@ -62,12 +62,14 @@ class AssistantsService:
         """Return the assistant item whoever owns it, or None."""
         return self.store.get(f"asst#{assistant_id}", "meta") if ids.is_valid(assistant_id, "asst_") else None
 
-    def get_item(self, owner: str, assistant_id: str) -> dict:
+    def owned(self, owner: str, assistant_id: str) -> dict:
         """Return the client's assistant item, or raise NotFoundError."""
         item = self.item(assistant_id)
         if item is None or item.get("owner") != owner:
             raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
         return item
+
+    get_item = owned  # the old name, until every caller says `owned`
 
     def get(self, owner: str, assistant_id: str) -> dict:
         """Return an AssistantObject."""

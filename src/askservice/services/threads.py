@@ -68,12 +68,14 @@ class ThreadsService:
         """Return the thread item whoever owns it, or None."""
         return self.store.get(thread_pk(thread_id), "meta") if ids.is_valid(thread_id, "thread_") else None
 
-    def get_item(self, owner: str, thread_id: str) -> dict:
+    def owned(self, owner: str, thread_id: str) -> dict:
         """Return the client's thread item, or raise NotFoundError."""
         item = self.item(thread_id)
         if item is None or item.get("owner") != owner:
             raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
         return item
+
+    get_item = owned  # the old name, until every caller says `owned`
 
     def get(self, owner: str, thread_id: str) -> dict:
         """Return a ThreadObject."""
