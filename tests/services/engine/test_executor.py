@@ -91,8 +91,8 @@ def test_a_turn_hands_text_to_the_recorder_and_returns_it_with_usage(upstream, s
     assert [kind for kind, _ in notes.notes] == ["text"] * 4 and "".join(p for _, p in notes.notes) == result.text
     assert result.usage["total_tokens"] == result.usage["prompt_tokens"] + result.usage["completion_tokens"] > 0
     sent = upstream.requests(match=marker)[-1]["body"]
-    assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": f"hello {marker}"},
-                                *own]
+    system, user = {"role": "system", "content": "Be brief."}, {"role": "user", "content": f"hello {marker}"}
+    assert sent["messages"] == [system, user, *own]
     assert (sent["stream"], sent["stream_options"], sent["temperature"], sent["max_tokens"]) == \
         (True, {"include_usage": True}, 0.5, 300)
     assert "tools" not in sent and "top_p" not in sent
@@ -121,7 +121,8 @@ def test_tool_calls_come_with_ids_types_and_arguments_and_server_tools_run_here(
     assert "".join(n[2] for n in notes.notes if n[:2] == ("arguments", weather.id)) == weather.arguments
     sent = upstream.requests(match=marker)[-1]["body"]
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "lookup"}}
-    assert sent["parallel_tool_calls"] is False and [t["function"]["name"] for t in sent["tools"]] == ["getWeather", "lookup"]
+    assert sent["parallel_tool_calls"] is False
+    assert [t["function"]["name"] for t in sent["tools"]] == ["getWeather", "lookup"]
 
     execute_server_calls(context, result.calls)
 

@@ -46,7 +46,8 @@ def test_open_steps_are_ended_in_the_run_status_and_their_message_marked_incompl
     error = {"code": "server_error", "message": "gone"}
     (ended,) = steps.end_open([writing, done], "failed", error, message_reason="run_failed")
 
-    assert (ended["id"], ended["status"], ended["last_error"]) == (writing["id"], "failed", error) and ended["failed_at"]
+    assert (ended["id"], ended["status"], ended["last_error"]) == (writing["id"], "failed", error)
+    assert ended["failed_at"]
     assert [s["status"] for s in steps.load(run["id"])] == ["failed", "completed"]
     stored = services.store.get(*keys.message(run["thread_id"], message["id"]))
     assert stored["status"] == "incomplete" and stored["incomplete_details"] == {"reason": "run_failed"}

@@ -39,7 +39,7 @@ class TurnContext:
     prompt_budget: int | None = None
     """Prompt tokens this turn may use (None: no limit); if the prompt cannot fit, LimitReached("max_prompt_tokens")."""
     completion_budget: int | None = None
-    """Completion tokens left (None: no limit), sent as `max_tokens`; none left: LimitReached("max_completion_tokens")."""
+    """Completion tokens left (None: no limit), sent as `max_tokens`; none: LimitReached("max_completion_tokens")."""
     tools: list[dict] = field(default_factory=list)
     """The chat-completions tools offered, in the order asked: functions and server tools' definitions."""
     server_tools: dict[str, OfferedTool] = field(default_factory=dict)

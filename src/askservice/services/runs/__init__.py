@@ -11,7 +11,7 @@ submit      tool outputs answered exactly once; the run carries on
 settle      runs nobody works on: lapsed leases, expired waits (the sweeper's work)
 """
 
-from askservice.services.runs.records import SEARCH_CONTENT, shaped_step
+from askservice.services.runs.records import SEARCH_CONTENT
 from askservice.services.runs.service import Runs
 
-__all__ = ["Runs", "SEARCH_CONTENT", "shaped_step"]
+__all__ = ["Runs", "SEARCH_CONTENT"]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Mapping
 
 from askservice import metrics
 from askservice.config import Settings
 from askservice.errors import InvalidRequestError, ServiceError, UpstreamRateLimitError
 from askservice.llm import LLMClient
-from askservice.services.engine import leases as lease_fields
 from askservice.services.engine.context import OfferedTool, TurnContext
 from askservice.services.engine.events import Events
 from askservice.services.engine.executor import (
@@ -30,6 +30,7 @@ from askservice.services.engine.executor import (
     Lost,
     execute_server_calls,
 )
+from askservice.services.engine.leases import FIELDS as LEASE_FIELDS
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.tools import ServerTool, ToolContext
 from askservice.services.runs.prompt import chat_content, step_messages
@@ -150,8 +151,9 @@ class RunExecution:
         truncated = result.finish_reason == "length"
         offered = context.server_tools.values()
         if self.recorder.message is not None and not calls and not truncated:
-            self.recorder.close_message(text, False, usage, offered, write=lambda writes: self._end("completed", writes))
-            self._announce_run()  # message, step and run completed in one write
+            # message, step and run completed in one write
+            self.recorder.close_message(text, False, usage, offered, write=partial(self._end, "completed"))
+            self._announce_run()
             return False
         if self.recorder.message is not None:
             self.recorder.close_message(text, truncated, None if calls else usage, offered)
@@ -232,7 +234,7 @@ class RunExecution:
             {"status": "requires_action", "required_action": required, "usage": self.run.get("usage"),
              "expires_at": now() + self.shop.settings.run_expires_seconds,
              "tool_step_id": step["id"]},
-            remove=lease_fields.FIELDS, allowed={"in_progress"},
+            remove=LEASE_FIELDS, allowed={"in_progress"},
         )
         metrics.run_status("requires_action")
         self._announce_run()

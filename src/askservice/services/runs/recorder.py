@@ -104,8 +104,8 @@ class RunRecorder:
             for c in calls
         ]
         pending = [d for d in details if d["type"] == "function"]
-        fields = {"step_details": {"type": "tool_calls", "tool_calls": details}, "usage": usage,
-                  "chat_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments, "output": c.output} for c in calls]}
+        chat_calls = [{"id": c.id, "name": c.name, "arguments": c.arguments, "output": c.output} for c in calls]
+        fields = {"step_details": {"type": "tool_calls", "tool_calls": details}, "usage": usage, "chat_calls": chat_calls}
         updated = self.store.put(closed(step, "completed", **fields) if not pending else {**step, **fields},
                                  step["version"])
         self._replace(updated)

@@ -92,10 +92,10 @@ def change(
         current = item if n == 0 else store.get(item["pk"], item["sk"])
         if current is None or current.get("status") not in allowed:
             raise StateChanged(current)
+        pk, sk, version = current["pk"], current["sk"], current["version"]
         if not also:
-            return store.update(current["pk"], current["sk"], set=set, remove=remove, expected_version=current["version"])
-        store.transact([Update(current["pk"], current["sk"], set=set, remove=remove,
-                               expected_version=current["version"]), *also])
+            return store.update(pk, sk, set=set, remove=remove, expected_version=version)
+        store.transact([Update(pk, sk, set=set, remove=remove, expected_version=version), *also])
         written = {k: v for k, v in current.items() if k not in remove}
         written.update(set, version=current["version"] + 1)
         return written

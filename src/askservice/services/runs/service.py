@@ -160,7 +160,7 @@ class Runs:
     # -- read, list, modify -------------------------------------------------------------------
 
     def owned(self, owner: str, thread_id: str, run_id: str) -> Item:
-        """Return the client's run item, settled (one read: a run carries its thread's owner), or raise NotFoundError."""
+        """Return the client's run item, settled, or raise NotFoundError (one read: a run carries its owner)."""
         valid = is_valid(run_id, "run_") and is_valid(thread_id, "thread_")
         item = self.store.get(*keys.run(thread_id, run_id)) if valid else None
         if item is None or item.get("owner") != owner:

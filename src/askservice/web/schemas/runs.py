@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 
-from askservice.services.runs.records import SEARCH_CONTENT
+from askservice.services.runs import SEARCH_CONTENT
 from askservice.web.schemas.assistants import Metadata, ResponseFormat, Temperature, Tool, ToolResources, TopP, invalid
 from askservice.web.pages import ListQuery
 from askservice.web.schemas.threads import CreateMessage, CreateThread
