@@ -13,6 +13,7 @@ from typing import Iterable
 from askservice.services.engine.context import OfferedTool
 from askservice.services.engine.events import Events
 from askservice.services.engine.executor import Call
+from askservice.services.messages import to_object as message_object
 from askservice.services.runs.records import step_object
 from askservice.services.runs.steps import Steps, closed, open_steps
 from askservice.store.base import ABSENT, Item, Operation, Put, Store
@@ -82,7 +83,7 @@ class RunRecorder:
         (write or self.store.transact)([Put(message, message["version"]), Put(done, step["version"])])
         self._replace({**done, "version": step["version"] + 1})
         self.message = None
-        self.events.emit(f"thread.message.{status}", self.messages.to_object(message))
+        self.events.emit(f"thread.message.{status}", message_object(message))
         self._announce(done, "completed")
 
     def _citations(self, text: str, offered: Iterable[OfferedTool]) -> list[dict]:
@@ -119,7 +120,7 @@ class RunRecorder:
             message = self.messages.finished_item(self.message, text, "incomplete", message_reason)
             self.store.put(message, message["version"])
             self.message = None
-            self.events.emit("thread.message.incomplete", self.messages.to_object(message))
+            self.events.emit("thread.message.incomplete", message_object(message))
         for done in self._steps.end_open(self.steps or [], status, error):
             self._replace(done)
             self._announce(done, status)
@@ -134,8 +135,8 @@ class RunRecorder:
                                 {"type": "message_creation", "message_creation": {"message_id": message["id"]}}, also)
         self.message = {**message, "version": 1}
         self._append_opened(step)
-        self.events.emit("thread.message.created", self.messages.to_object(self.message))
-        self.events.emit("thread.message.in_progress", self.messages.to_object(self.message))
+        self.events.emit("thread.message.created", message_object(self.message))
+        self.events.emit("thread.message.in_progress", message_object(self.message))
 
     def _append_opened(self, step: Item) -> None:
         self.steps.append(step)
