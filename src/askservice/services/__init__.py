@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from askservice.blobs import open_blobs
 from askservice.blobs.base import BlobStore
 from askservice.config import Settings
-from askservice.llm import LLMClient
+from askservice.llm import LLMClient, open_llm
 from askservice.services.ask import AskService
 from askservice.services.assistants import AssistantsService
 from askservice.services.engine.leases import Leases
@@ -38,13 +38,6 @@ class Services:
     sweeper: Sweeper
 
 
-def open_llm(settings: Settings) -> LLMClient | None:
-    """Return the upstream client, or None when UPSTREAM_BASE_URL is unset."""
-    if not settings.upstream_base_url:
-        return None
-    return LLMClient(settings.upstream_base_url, settings.upstream_api_key, settings.upstream_timeout)
-
-
 def build_services(settings: Settings) -> Services:
     """Wire the edges (upstream, store, blobs) into the services."""
     blobs = open_blobs(settings)
@@ -56,8 +49,8 @@ def build_services(settings: Settings) -> Services:
     threads = ThreadsService(store, checker)
     assistants = AssistantsService(store, checker)
     messages = MessagesService(store, threads, checker)
-    runs = Runs(settings, store, llm, threads, messages, assistants, leases)
-    runs.server_tools["file_search"] = file_search.tool
+    runs = Runs(settings, store, llm, threads, messages, assistants, leases,
+                server_tools={"file_search": file_search.tool})
     threads.on_delete.append(runs.delete_for_thread)
     messages.active_run = runs.active_run
     return Services(

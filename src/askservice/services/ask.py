@@ -8,8 +8,8 @@ from typing import Iterator
 
 from askservice import metrics
 from askservice.config import Settings
-from askservice.errors import InvalidRequestError, NotConfiguredError
-from askservice.llm import ChatStream, Completion, LLMClient
+from askservice.errors import InvalidRequestError
+from askservice.llm import ChatStream, Completion, LLMClient, require_upstream
 
 
 @dataclass(frozen=True)
@@ -58,23 +58,16 @@ class AskService:
         body.update({k: v for k, v in optional.items() if v is not None})
         return body
 
-    def _client(self) -> LLMClient:
-        if self.llm is None:
-            raise NotConfiguredError(
-                "No upstream is configured: set UPSTREAM_BASE_URL (e.g. http://127.0.0.1:8000/v1) and restart."
-            )
-        return self.llm
-
     def answer(self, q: Question) -> Completion:
         """Return the upstream's `chat.completion` for `q`."""
-        client = self._client()
+        client = require_upstream(self.llm)
         completion = client.chat(self.request_body(q))
         _count_usage(q, completion.data.get("usage"))
         return completion
 
     def stream(self, q: Question) -> ChatStream:
         """Open the upstream's streamed answer to `q` (errors before the first chunk raise here)."""
-        client = self._client()
+        client = require_upstream(self.llm)
         return client.stream_chat(self.request_body(q))
 
     def count_usage(self, q: Question, payloads: Iterator[bytes]) -> Iterator[bytes]:

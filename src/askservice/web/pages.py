@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from askservice.store.base import Page
-
 
 MAX_CURSOR = 128
 """The longest `after`/`before` taken: an object id, with room to spare (store keys have a bound)."""
@@ -22,13 +21,10 @@ class ListQuery(BaseModel):
     before: str | None = Field(default=None, max_length=MAX_CURSOR)
 
 
-def list_body(page: Page, shape: Callable[[dict], dict] | None = None) -> dict:
+def list_body(page: Page) -> dict:
     """Return `{object: "list", data, first_id, last_id, has_more}` for a page of API objects (what a
-    service's `list` returns).
-
-    `shape`: TRANSITIONAL, for the routes whose service still pages store items (runs, steps, files,
-    vector stores); it goes once every `list` returns API objects."""
-    data = [shape(item) for item in page.items] if shape is not None else page.items
+    service's `list` returns)."""
+    data = page.items
     return {
         "object": "list",
         "data": data,

@@ -6,9 +6,8 @@ from typing import Callable, Iterator
 
 from flask import Blueprint, Response
 
-from askservice.services.run_events import Channel
-from askservice.services.run_records import ACTIVE, run_object
-from askservice.services.runs import shaped_step
+from askservice.services.engine.events import Channel
+from askservice.services.runs.records import ACTIVE
 from askservice.web import sse
 from askservice.web.context import client_id, services
 from askservice.web.pages import ListQuery, list_body
@@ -66,12 +65,12 @@ def create_thread_and_run():
 def list_runs(thread_id: str):
     q = parse_query(ListQuery)
     page = _runs().list(client_id(), thread_id, limit=q.limit, order=q.order, after=q.after, before=q.before)
-    return list_body(page, run_object)
+    return list_body(page)
 
 
 @bp.get("/threads/<thread_id>/runs/<run_id>")
 def retrieve_run(thread_id: str, run_id: str):
-    run = _runs().retrieve(client_id(), thread_id, run_id)
+    run = _runs().get(client_id(), thread_id, run_id)
     headers = {"openai-poll-after-ms": POLL_AFTER_MS} if run["status"] in ACTIVE else {}
     return run, 200, headers
 
@@ -79,7 +78,7 @@ def retrieve_run(thread_id: str, run_id: str):
 @bp.post("/threads/<thread_id>/runs/<run_id>")
 def modify_run(thread_id: str, run_id: str):
     body = parse_body(ModifyRun, optional=True)
-    return _runs().update(client_id(), thread_id, run_id, body.metadata)
+    return _runs().modify(client_id(), thread_id, run_id, body.metadata)
 
 
 @bp.post("/threads/<thread_id>/runs/<run_id>/cancel")
@@ -99,11 +98,12 @@ def submit_tool_outputs(thread_id: str, run_id: str):
 @bp.get("/threads/<thread_id>/runs/<run_id>/steps")
 def list_steps(thread_id: str, run_id: str):
     q = parse_query(StepsQuery)
-    page = _runs().list_steps(client_id(), thread_id, run_id, limit=q.limit, order=q.order, after=q.after, before=q.before)
-    return list_body(page, lambda item: shaped_step(item, q.include))
+    page = _runs().list_steps(client_id(), thread_id, run_id, limit=q.limit, order=q.order, after=q.after,
+                              before=q.before, include=q.include)
+    return list_body(page)
 
 
 @bp.get("/threads/<thread_id>/runs/<run_id>/steps/<step_id>")
 def retrieve_step(thread_id: str, run_id: str, step_id: str):
     q = parse_query(IncludeQuery)
-    return _runs().retrieve_step(client_id(), thread_id, run_id, step_id, q.include)
+    return _runs().get_step(client_id(), thread_id, run_id, step_id, q.include)

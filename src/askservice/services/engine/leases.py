@@ -13,8 +13,13 @@ import os
 import socket
 import time
 
+from askservice.errors import ConflictError
 from askservice.ids import new_id
+from askservice.store.base import Item, Store
+from askservice.store.conflicts import retry_on_conflict
 
+RENEW_TRIES = 20
+"""Tries of one renewal that loses races with other writers (a metadata update, a cancel)."""
 FIELDS = ("lease_until_ms", "lease_owner")
 """The attributes of a lease, removed from an item when its work ends."""
 
@@ -44,3 +49,17 @@ class Leases:
     def lapsed(item: dict) -> bool:
         """Tell whether the item's lease ran out (an item without a lease counts as lapsed)."""
         return (item.get("lease_until_ms") or 0) < now_ms()
+
+    def renew(self, store: Store, key: tuple[str, str], working: str) -> Item | None:
+        """Extend the lease of the item at `key` while its status is `working` (a conditional write).
+
+        Return the item as it is now (None when it is gone): a holder that finds another status
+        has lost the item, or was asked to stop."""
+
+        def attempt(_: int) -> Item | None:
+            item = store.get(*key)
+            if item is None or item.get("status") != working:
+                return item
+            return store.update(item["pk"], item["sk"], set=self.grant(), expected_version=item["version"])
+
+        return retry_on_conflict(attempt, RENEW_TRIES, lambda: ConflictError("The lease kept changing while renewed."))

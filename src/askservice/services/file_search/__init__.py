@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from askservice.blobs.base import BlobStore
 from askservice.config import Settings
+from askservice.llm import open_llm
 from askservice.services.engine.leases import Leases
 from askservice.services.file_search.batches import FileBatchesService
 from askservice.services.file_search.contents import Contents
@@ -54,12 +55,11 @@ class FileSearch:
 
 def embedder(settings: Settings, llm=None) -> Embed | None:
     """Return a function embedding texts with EMBEDDING_MODEL, or None (keyword ranking only)."""
-    if not settings.embedding_model or not settings.upstream_base_url:
+    if not settings.embedding_model:
         return None
+    llm = llm or open_llm(settings)
     if llm is None:
-        from askservice.llm.client import LLMClient
-
-        llm = LLMClient(settings.upstream_base_url, settings.upstream_api_key, settings.upstream_timeout)
+        return None
     model = settings.embedding_model
     return lambda texts: llm.embed(model, list(texts))
 

@@ -1,10 +1,6 @@
-"""The chat messages a run sends upstream: content, its own steps, the prompt-token budget."""
+"""The chat messages a run sends upstream: thread message content, then its own steps."""
 
-from askservice.services.run_prompt import chat_content, fit, step_messages
-
-
-def _user(text: str) -> dict:
-    return {"role": "user", "content": text}
+from askservice.services.runs.prompt import chat_content, step_messages
 
 
 def test_text_parts_become_one_string_and_images_keep_their_parts():
@@ -32,12 +28,3 @@ def test_steps_become_answers_then_calls_with_their_outputs():
         {"role": "tool", "tool_call_id": "call_2", "content": ""},
         {"role": "assistant", "content": "done"},
     ]
-
-
-def test_budget_drops_the_oldest_messages_first_and_gives_up_when_nothing_fits():
-    history = [_user("x" * 400), _user("y" * 40), _user("z" * 40)]  # about 100, 10 and 10 tokens
-    assert fit([], history, [], 1000) == history
-    assert fit([], history, [], 30) == history[1:]
-    assert fit([_user("s" * 40)], history, [], 25) == history[2:]
-    assert fit([], [_user("w" * 4000)], [], 256) is None
-    assert fit([], [], [], 256) is None

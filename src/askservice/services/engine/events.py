@@ -1,8 +1,8 @@
-"""Where a run announces its events: nowhere (a background run) or a channel a stream reads.
+"""Where work announces its events: nowhere (work in the background) or a channel a stream reads.
 
-The executor calls `emit(name, data)` after each change is persisted; a streaming request reads
-the channel until the executor closes it. A reader that goes away detaches, and the executor
-carries on with nobody listening: the run is not lost with its client.
+A recorder calls `emit(name, data)` after each change is persisted; a streaming request reads
+the channel until the work's end closes it. A reader that goes away detaches, and the work
+carries on with nobody listening: a run is not lost with its client.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Events:
 
 
 class Channel(Events):
-    """A queue of (name, data) events between the executor and one streaming response."""
+    """A queue of (name, data) events between the work and one streaming response."""
 
     def __init__(self) -> None:
         self._queue: queue.Queue = queue.Queue()

@@ -10,9 +10,10 @@ import gevent
 import pytest
 
 from askservice.services import build_services
-from askservice.services.executor import Executor
-from askservice.services.run_events import Channel
-from askservice.services.run_records import ACTIVE_INDEX, now_ms, run_key
+from askservice.services.engine.events import Channel
+from askservice.services.engine.leases import now_ms
+from askservice.services.keys import ACTIVE_RUNS as ACTIVE_INDEX
+from askservice.services.keys import run as run_key
 from tests.web.run_support import WEATHER, upstream_outcome, weather_script
 
 OWNER = "client-a"
@@ -72,7 +73,7 @@ def test_every_change_is_persisted_before_it_is_announced(services, assistant, u
     first = PersistedFirst(services)
     run = services.runs.create(OWNER, thread["id"], {"assistant_id": assistant["id"]}, first)
     assert first.drain()[-1] == "thread.run.requires_action"
-    call_id = services.runs.retrieve(OWNER, thread["id"], run["id"])["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
+    call_id = services.runs.get(OWNER, thread["id"], run["id"])["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
 
     second = PersistedFirst(services)
     services.runs.submit_tool_outputs(OWNER, thread["id"], run["id"], [{"tool_call_id": call_id, "output": WEATHER}], second)
@@ -80,7 +81,7 @@ def test_every_change_is_persisted_before_it_is_announced(services, assistant, u
     names = second.drain()
     assert names[:3] == ["thread.run.step.completed", "thread.run.queued", "thread.run.in_progress"]
     assert names[-1] == "thread.run.completed"
-    final = services.runs.retrieve(OWNER, thread["id"], run["id"])
+    final = services.runs.get(OWNER, thread["id"], run["id"])
     assert final["status"] == "completed" and final["usage"]["total_tokens"] > 0
     assert services.store.get(*run_key(thread["id"], run["id"])).get("gsi1pk") is None  # out of the sweep's index
 
@@ -96,7 +97,7 @@ def test_a_queued_run_is_cancelled_at_once(services, assistant, upstream):
     assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"]
     assert services.runs.active_run(services.threads.item(thread["id"])) is None
     events = Channel()
-    Executor(services.runs, {**run, "version": 1}, events, steps=[]).execute()  # an executor arriving late
+    services.runs.executions.execution({**run, "version": 1}, events, steps=[]).execute()  # an executor arriving late
     assert [name for name, _ in events] == ["thread.run.cancelled"]
     assert upstream.requests(match=marker) == []
 
@@ -122,7 +123,7 @@ def test_sweep_fails_abandoned_runs_and_expires_waiting_ones(services, assistant
     dead = services.store.get(*run_key(abandoned["id"], ghost["id"]))
     assert dead["status"] == "failed" and dead["last_error"]["code"] == "server_error" and dead["failed_at"]
     assert services.store.query_index(ACTIVE_INDEX, where={"thread_id": abandoned["id"]}).items == []
-    (step,) = services.runs.load_steps(run["id"])
+    (step,) = services.runs.steps.load(run["id"])
     assert step["status"] == "expired"
     assert services.runs.sweep() == 0
 
@@ -132,7 +133,7 @@ def test_deleting_a_thread_deletes_its_runs_and_steps(services, assistant, upstr
     events = Channel()
     run = services.runs.create(OWNER, thread["id"], {"assistant_id": assistant["id"]}, events)
     list(events)
-    steps = services.runs.load_steps(run["id"])
+    steps = services.runs.steps.load(run["id"])
     assert steps
 
     services.threads.delete(OWNER, thread["id"])
@@ -149,7 +150,7 @@ def test_a_stream_reader_that_leaves_does_not_stop_the_run(services, assistant, 
     run = services.runs.create(OWNER, thread["id"], {"assistant_id": assistant["id"]}, events)
     events.detach()
     with gevent.Timeout(10):
-        while services.runs.retrieve(OWNER, thread["id"], run["id"])["status"] != "completed":
+        while services.runs.get(OWNER, thread["id"], run["id"])["status"] != "completed":
             gevent.sleep(0.05)
     assert services.messages.history(thread["id"])[-1]["content"][0]["text"]["value"] == "a b c d e f"
 
@@ -162,7 +163,7 @@ def test_a_cancel_from_another_worker_stops_the_executor(services, settings_for,
     events = Channel()
     run = services.runs.create(OWNER, thread["id"], {"assistant_id": assistant["id"]}, events)
     with gevent.Timeout(10):
-        while services.runs.retrieve(OWNER, thread["id"], run["id"])["status"] != "in_progress":
+        while services.runs.get(OWNER, thread["id"], run["id"])["status"] != "in_progress":
             gevent.sleep(0.02)
     gevent.sleep(0.3)
     try:
