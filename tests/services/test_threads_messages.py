@@ -8,7 +8,7 @@ import pytest
 
 from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services import build_services
-from askservice.services.messages import MessagesService, content_parts, to_object
+from askservice.services.messages import MessageRecords, MessagesService, content_parts, to_object
 from askservice.services.threads import ThreadsService
 from askservice.store.base import ABSENT
 from tests.schema import assert_schema
@@ -49,23 +49,30 @@ def user_messages(n: int) -> list[dict]:
 def test_a_page_of_100_messages_is_one_query(services):
     thread = services.threads.create(OWNER, {"messages": user_messages(101)})
     counting = CountingStore(services.store)
-    messages = MessagesService(counting, ThreadsService(counting, services.messages.checker), services.messages.checker)
+    checker = services.messages.checker
+    messages = MessagesService(counting, ThreadsService(counting, checker, services.threads.delete_runs), checker,
+                               lambda thread: None)
     page = messages.list(OWNER, thread["id"], limit=100, order="asc")
     assert counting.calls == ["get", "query"]  # the thread's ownership, then the page
     assert len(page.items) == 100 and page.has_more
     assert [m["content"][0]["text"]["value"] for m in page.items] == [f"m{i}" for i in range(100)]
 
 
-def test_history_is_oldest_first_across_pages(services):
+@pytest.fixture
+def records(services):
+    return MessageRecords(services.store)
+
+
+def test_history_is_oldest_first_across_pages(services, records):
     thread = services.threads.create(OWNER, {"messages": user_messages(105)})
-    history = services.messages.history(thread["id"])
+    history = records.history(thread["id"])
     assert [m["content"][0]["text"]["value"] for m in history] == [f"m{i}" for i in range(105)]
-    assert [m["content"][0]["text"]["value"] for m in services.messages.history(thread["id"], last=2)] == ["m103", "m104"]
+    assert [m["content"][0]["text"]["value"] for m in records.history(thread["id"], last=2)] == ["m103", "m104"]
 
 
-def test_run_messages_in_progress_completed_and_incomplete(services):
+def test_run_messages_in_progress_completed_and_incomplete(services, records):
     thread = services.threads.create(OWNER, {})
-    messages = services.messages
+    messages = records
     item = messages.new_assistant_item(OWNER, thread["id"], "asst_x", "run_x")
     services.store.put(item, ABSENT)
     assert_schema(to_object(item), "MessageObject")
@@ -81,30 +88,31 @@ def test_run_messages_in_progress_completed_and_incomplete(services):
     assert truncated["incomplete_details"] == {"reason": "max_tokens"} and truncated["completed_at"] is None
 
 
-def test_messages_filtered_by_run(services):
+def test_messages_filtered_by_run(services, records):
     thread = services.threads.create(OWNER, {"messages": user_messages(3)})
-    mine = services.messages.new_assistant_item(OWNER, thread["id"], "asst_x", "run_a")
-    other = services.messages.new_assistant_item(OWNER, thread["id"], "asst_x", "run_b")
+    mine = records.new_assistant_item(OWNER, thread["id"], "asst_x", "run_a")
+    other = records.new_assistant_item(OWNER, thread["id"], "asst_x", "run_b")
     services.store.put(mine, ABSENT)
     services.store.put(other, ABSENT)
     page = services.messages.list(OWNER, thread["id"], run_id="run_a")
     assert [m["id"] for m in page.items] == [mine["id"]]
 
 
-def test_deleting_a_thread_calls_hooks_then_empties_its_partition(services):
+def test_deleting_a_thread_deletes_its_runs_then_empties_its_partition(services):
     thread = services.threads.create(OWNER, {"messages": user_messages(3)})
     pk = f"thread#{thread['id']}"
     services.store.put({"pk": pk, "sk": "run#run_x", "id": "run_x"}, ABSENT)
     seen = []
-    services.threads.on_delete.append(lambda thread_id: seen.append((thread_id, services.threads.item(thread_id))))
-    services.threads.delete(OWNER, thread["id"])
+    threads = ThreadsService(services.store, services.messages.checker,
+                             lambda thread_id: seen.append((thread_id, threads.item(thread_id))))
+    threads.delete(OWNER, thread["id"])
     assert seen == [(thread["id"], None)]  # the thread was already gone for readers
     assert services.store.query(pk, limit=100).items == []
     with pytest.raises(NotFoundError):
         services.messages.list(OWNER, thread["id"])
 
 
-def test_another_owner_cannot_reach_a_thread(services):
+def test_another_owner_cannot_reach_a_thread(services, records):
     thread = services.threads.create(OWNER, {"messages": user_messages(1)})
     for call in (lambda: services.threads.get("client-b", thread["id"]),
                  lambda: services.messages.list("client-b", thread["id"]),
@@ -112,7 +120,7 @@ def test_another_owner_cannot_reach_a_thread(services):
                  lambda: services.threads.delete("client-b", thread["id"])):
         with pytest.raises(NotFoundError):
             call()
-    assert len(services.messages.history(thread["id"])) == 1
+    assert len(records.history(thread["id"])) == 1
 
 
 def test_content_parts():
@@ -142,7 +150,8 @@ def test_a_message_racing_a_thread_deletion_is_not_left_behind(services):
             return item
 
     checker = services.messages.checker
-    racing = MessagesService(services.store, DeletedMeanwhile(services.store, checker), checker)
+    racing = MessagesService(services.store, DeletedMeanwhile(services.store, checker, services.threads.delete_runs),
+                             checker, services.messages.active_run)
     with pytest.raises(NotFoundError):
         racing.create(OWNER, thread["id"], {"role": "user", "content": "late"})
     assert services.store.query(f"thread#{thread['id']}", limit=10).items == []

@@ -1,20 +1,24 @@
-"""The behaviour of askservice, free of Flask: one module per resource, built together here."""
+"""The behaviour of askservice, free of Flask: one module or package per capability, wired here.
+
+Wiring only: every service gets what it uses as constructor arguments, built in dependency order.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from askservice.blobs import open_blobs
-from askservice.blobs.base import BlobStore
 from askservice.config import Settings
-from askservice.llm import LLMClient, open_llm
+from askservice.llm import open_llm
 from askservice.services.ask import AskService
 from askservice.services.assistants import AssistantsService
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
-from askservice.services.messages import MessagesService
+from askservice.services.messages import MessageRecords, MessagesService
 from askservice.services.runs import Runs
+from askservice.services.runs.settle import Settler
+from askservice.services.runs.steps import Steps
 from askservice.services.threads import ThreadsService
 from askservice.services.tool_resources import ResourceChecker
 from askservice.store import open_store
@@ -27,8 +31,6 @@ class Services:
 
     settings: Settings
     store: Store
-    blobs: BlobStore
-    llm: LLMClient | None  # None until UPSTREAM_BASE_URL is set
     ask: AskService
     file_search: FileSearch
     assistants: AssistantsService
@@ -46,15 +48,16 @@ def build_services(settings: Settings) -> Services:
     leases = Leases(settings.run_lease_seconds)
     file_search = build_file_search(settings, store, blobs, leases, llm)
     checker = ResourceChecker(file_search.files, file_search.vector_stores)
-    threads = ThreadsService(store, checker)
+    records = MessageRecords(store)
+    steps = Steps(store, records)
+    settler = Settler(store, leases, steps)
+    threads = ThreadsService(store, checker, steps.delete_thread_runs)
     assistants = AssistantsService(store, checker)
-    messages = MessagesService(store, threads, checker)
-    runs = Runs(settings, store, llm, threads, messages, assistants, leases,
+    messages = MessagesService(store, threads, checker, settler.active_run)
+    runs = Runs(settings, store, llm, threads, messages, records, assistants, leases, steps, settler,
                 server_tools={"file_search": file_search.tool})
-    threads.on_delete.append(runs.delete_for_thread)
-    messages.active_run = runs.active_run
     return Services(
-        settings=settings, store=store, blobs=blobs, llm=llm, ask=AskService(settings, llm),
+        settings=settings, store=store, ask=AskService(settings, llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
         sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep, file_search.sweep]),
     )

@@ -2,14 +2,16 @@
 
 Content is kept as OpenAI's parts (`text` parts carry `annotations`), so an item is its object
 plus `pk`/`sk`/`version`. Ids are time-ordered, so `msg#ID` order is creation order and a page
-is one store query. The runs service builds its assistant messages with `new_assistant_item`
-and `finished_item`, reads a thread with `history`, closes cut messages with `mark_incomplete`,
-and shapes them with the module's `to_object`.
+is one store query. `MessagesService` is the API; `MessageRecords` is what runs use below it:
+`new_assistant_item` and `finished_item` build their assistant messages, `history` reads a
+thread, `mark_incomplete` closes a cut message (it needs nothing of runs, so runs can use it
+while the API checks a thread's active run through the runs' settler).
 """
 
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from askservice import ids
 from askservice.errors import InvalidRequestError
@@ -90,17 +92,18 @@ def request_item(checker: ResourceChecker, owner: str, thread_id: str, params: d
 class MessagesService:
     """Create, read, list, modify and delete the messages of a client's threads."""
 
-    def __init__(self, store: Store, threads, checker: ResourceChecker) -> None:
+    def __init__(self, store: Store, threads, checker: ResourceChecker,
+                 active_run: Callable[[dict], dict | None]) -> None:
         self.store = store
         self.threads = threads
         self.checker = checker
-        self.active_run = None
-        """Set by the runs service: `active_run(thread_item)` returns the thread's active run or None."""
+        self.active_run = active_run
+        """`active_run(thread_item)`: the thread's active run item, or None (a message waits for it to end)."""
 
     def create(self, owner: str, thread_id: str, params: dict) -> dict:
         """Add a message (`role`, `content`, `attachments`, `metadata`) to the thread; return the MessageObject."""
         thread = self.threads.owned(owner, thread_id)
-        run = self.active_run(thread) if self.active_run else None
+        run = self.active_run(thread)
         if run is not None:
             raise InvalidRequestError(
                 f"Can't add messages to {thread_id} while a run {run['id']} is active.", param="thread_id"
@@ -148,7 +151,13 @@ class MessagesService:
         self.store.delete(item["pk"], item["sk"])
         return {"id": message_id, "object": "thread.message.deleted", "deleted": True}
 
-    # -- for runs ----------------------------------------------------------------------------
+
+
+class MessageRecords:
+    """The message items of runs: read a thread's history, build and close assistant messages."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def history(self, thread_id: str, last: int | None = None) -> list[dict]:
         """Return the thread's message items oldest first (`last`: only the most recent ones)."""

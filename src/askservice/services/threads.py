@@ -3,7 +3,7 @@
 A thread is created with its initial messages in one transaction (the meta item in the last
 one when there are more than a transaction holds, so a thread is never seen half-made).
 Deleting a thread removes its meta item first (it is gone for every reader at once), then lets
-each `on_delete` hook clear what lives elsewhere (the runs service: run steps), then deletes
+`delete_runs` clear what lives elsewhere (the runs' steps), then deletes
 the rest of the partition. Files that messages attach for `file_search` go into the thread's
 vector store (`attach_for_search`), which a conditional write names in the thread.
 """
@@ -39,11 +39,11 @@ def to_object(item: dict) -> dict:
 class ThreadsService:
     """Create, read, modify and delete a client's threads."""
 
-    def __init__(self, store: Store, checker: ResourceChecker) -> None:
+    def __init__(self, store: Store, checker: ResourceChecker, delete_runs: Callable[[str], None]) -> None:
         self.store = store
         self.checker = checker
-        self.on_delete: list[Callable[[str], None]] = []
-        """Called with a thread's id after its meta item is deleted, before its partition is."""
+        self.delete_runs = delete_runs
+        """Called with a thread's id after its meta item is deleted, before its partition is (runs' steps)."""
 
     def create(self, owner: str, params: dict) -> dict:
         """Create a thread with `messages`, `tool_resources` and `metadata`; return the ThreadObject."""
@@ -107,10 +107,9 @@ class ThreadsService:
                           lambda: ConflictError("The thread is changing too fast to attach files; try again."))
 
     def delete(self, owner: str, thread_id: str) -> dict:
-        """Delete the thread, its messages and (through `on_delete`) whatever else hangs off it."""
+        """Delete the thread, its messages, and its runs with their steps."""
         item = self.owned(owner, thread_id)
         self.store.delete(item["pk"], item["sk"])
-        for hook in self.on_delete:
-            hook(thread_id)
+        self.delete_runs(thread_id)
         self.store.delete_all(keys.thread_pk(thread_id))
         return {"id": thread_id, "object": "thread.deleted", "deleted": True}

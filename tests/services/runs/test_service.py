@@ -95,7 +95,7 @@ def test_a_queued_run_is_cancelled_at_once(services, assistant, upstream):
     cancelled = services.runs.cancel(OWNER, thread["id"], run["id"])
 
     assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"]
-    assert services.runs.active_run(services.threads.item(thread["id"])) is None
+    assert services.runs.settler.active_run(services.threads.item(thread["id"])) is None
     events = Channel()
     services.runs.executions.execution({**run, "version": 1}, events, steps=[]).execute()  # an executor arriving late
     assert [name for name, _ in events] == ["thread.run.cancelled"]
@@ -152,7 +152,7 @@ def test_a_stream_reader_that_leaves_does_not_stop_the_run(services, assistant, 
     with gevent.Timeout(10):
         while services.runs.get(OWNER, thread["id"], run["id"])["status"] != "completed":
             gevent.sleep(0.05)
-    assert services.messages.history(thread["id"])[-1]["content"][0]["text"]["value"] == "a b c d e f"
+    assert services.runs.executions.records.history(thread["id"])[-1]["content"][0]["text"]["value"] == "a b c d e f"
 
 
 def test_a_cancel_from_another_worker_stops_the_executor(services, settings_for, assistant, upstream):

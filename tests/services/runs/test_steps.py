@@ -29,7 +29,7 @@ def _run(services) -> dict:
 
 def _writing(services, run: dict) -> tuple[dict, dict]:
     """Open a message_creation step and its message, as a run's first text does."""
-    message = services.messages.new_assistant_item(OWNER, run["thread_id"], "asst_1", run["id"])
+    message = services.runs.executions.records.new_assistant_item(OWNER, run["thread_id"], "asst_1", run["id"])
     step = services.runs.steps.open(run, "message_creation",
                                     {"type": "message_creation", "message_creation": {"message_id": message["id"]}},
                                     [Put(message, ABSENT)])

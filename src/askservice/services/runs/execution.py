@@ -33,6 +33,7 @@ from askservice.services.engine.executor import (
 from askservice.services.engine.leases import FIELDS as LEASE_FIELDS
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.tools import ServerTool, ToolContext
+from askservice.services.messages import MessageRecords
 from askservice.services.runs.prompt import chat_content, step_messages
 from askservice.services.runs.records import EXECUTING, StateChanged, change, finish_fields, now, run_object
 from askservice.services.runs.recorder import RunRecorder
@@ -54,7 +55,7 @@ class Executions:
     leases: Leases
     executors: Executors
     steps: Steps
-    messages: object
+    records: MessageRecords
     threads: object
     assistants: object
     server_tools: Mapping[str, ServerTool]
@@ -62,7 +63,7 @@ class Executions:
     def execution(self, run: Item, events: Events, steps: list[Item] | None = None) -> "RunExecution":
         """Return the execution of `run` (`steps`: the run's steps so far, None to read them)."""
         executor = Executor(self.llm, self.store, self.leases, (run["pk"], run["sk"]))
-        recorder = RunRecorder(self.store, self.steps, self.messages, events, run, steps)
+        recorder = RunRecorder(self.store, self.steps, self.records, events, run, steps)
         return RunExecution(self, run, events, executor, recorder)
 
     def start(self, run: Item, events: Events, steps: list[Item] | None = None) -> None:
@@ -191,7 +192,7 @@ class RunExecution:
         last = strategy.get("last_messages") if strategy.get("type") == "last_messages" else None
         return [
             {"role": m["role"], "content": chat_content(m)}
-            for m in self.shop.messages.history(self.run["thread_id"], last) if m.get("run_id") != self.run["id"]
+            for m in self.shop.records.history(self.run["thread_id"], last) if m.get("run_id") != self.run["id"]
         ]
 
     def _offered_tools(self) -> tuple[list[dict], dict[str, OfferedTool]]:

@@ -13,6 +13,7 @@ from typing import Iterable
 from askservice.services.engine.context import OfferedTool
 from askservice.services.engine.events import Events
 from askservice.services.engine.executor import Call
+from askservice.services.messages import MessageRecords
 from askservice.services.messages import to_object as message_object
 from askservice.services.runs.records import step_object
 from askservice.services.runs.steps import Steps, closed, open_steps
@@ -22,10 +23,11 @@ from askservice.store.base import ABSENT, Item, Operation, Put, Store
 class RunRecorder:
     """Record the turns of one run; `steps` is every step of the run so far (None: read it at `load`)."""
 
-    def __init__(self, store: Store, steps: Steps, messages, events: Events, run: Item, history: list[Item] | None):
+    def __init__(self, store: Store, steps: Steps, records: MessageRecords, events: Events, run: Item,
+                 history: list[Item] | None):
         self.store = store
         self._steps = steps
-        self.messages = messages
+        self.records = records
         self.events = events
         self.run = run
         self.steps = history
@@ -76,7 +78,7 @@ class RunRecorder:
         `write(operations)` makes the writes (by default one transaction; the run's end may join it)."""
         step = self._open("message_creation")
         status = "incomplete" if truncated else "completed"
-        message = self.messages.finished_item(self.message, text, status, "max_tokens" if truncated else None)
+        message = self.records.finished_item(self.message, text, status, "max_tokens" if truncated else None)
         if message["content"]:
             message["content"][0]["text"]["annotations"] += self._citations(text, offered)
         done = closed(step, "completed", usage=usage, chat_text=text)
@@ -117,7 +119,7 @@ class RunRecorder:
     def close_open(self, status: str, message_reason: str, error: dict | None, text: str) -> None:
         """End the open message (incomplete, with the `text` it got) and every open step in `status`."""
         if self.message is not None:
-            message = self.messages.finished_item(self.message, text, "incomplete", message_reason)
+            message = self.records.finished_item(self.message, text, "incomplete", message_reason)
             self.store.put(message, message["version"])
             self.message = None
             self.events.emit("thread.message.incomplete", message_object(message))
@@ -128,7 +130,7 @@ class RunRecorder:
     # -- steps --------------------------------------------------------------------------------
 
     def _open_message(self) -> None:
-        message = self.messages.new_assistant_item(self.run["owner"], self.run["thread_id"], self.run["assistant_id"],
+        message = self.records.new_assistant_item(self.run["owner"], self.run["thread_id"], self.run["assistant_id"],
                                                    self.run["id"])
         also: list[Operation] = [Put(message, ABSENT)]
         step = self._steps.open(self.run, "message_creation",

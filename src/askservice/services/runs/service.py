@@ -43,8 +43,8 @@ class Runs:
 
     `server_tools`: the tools the server executes itself, by tool type (file_search)."""
 
-    def __init__(self, settings: Settings, store: Store, llm: LLMClient | None, threads, messages, assistants,
-                 leases: Leases, server_tools: Mapping[str, ServerTool] | None = None):
+    def __init__(self, settings: Settings, store: Store, llm: LLMClient | None, threads, messages, records, assistants,
+                 leases: Leases, steps: Steps, settler: Settler, server_tools: Mapping[str, ServerTool] | None = None):
         self.settings = settings
         self.store = store
         self.llm = llm
@@ -52,10 +52,10 @@ class Runs:
         self.messages = messages
         self.assistants = assistants
         self.leases = leases
-        self.steps = Steps(store, messages)
-        self.settler = Settler(store, leases, self.steps)
+        self.steps = steps
+        self.settler = settler
         executors = Executors()
-        self.executions = Executions(settings, store, llm, leases, executors, self.steps, messages, threads,
+        self.executions = Executions(settings, store, llm, leases, executors, self.steps, records, threads,
                                      assistants, dict(server_tools or {}))
         self.canceller = Canceller(store, self.settler, executors)
         self.submitter = Submitter(store, leases, self.steps, self.settler, self.executions.start)
@@ -69,7 +69,7 @@ class Runs:
             lambda: self.assistants.owned(owner, params["assistant_id"]),
         )
         require_upstream(self.llm)
-        if self.active_run(thread) is not None:
+        if self.settler.active_run(thread) is not None:
             raise self._busy(thread_id)
         for message in params.get("additional_messages") or []:
             self.messages.create(owner, thread_id, message)
@@ -137,7 +137,7 @@ class Runs:
                 thread = self.threads.item(thread_id)
                 if thread is None:
                     raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
-                if self.active_run(thread) is not None:
+                if self.settler.active_run(thread) is not None:
                     raise self._busy(thread_id)
             self.store.transact([
                 Update(thread["pk"], thread["sk"], set={"active_run": run["id"]}, expected_version=thread["version"]),
@@ -149,14 +149,6 @@ class Runs:
     @staticmethod
     def _busy(thread_id: str) -> ConflictError:
         return ConflictError(f"Thread {thread_id} already has an active run.", code="thread_locked")
-
-    def active_run(self, thread: Item) -> Item | None:
-        """Return the thread's active run item (settled first), or None."""
-        run_id = thread.get("active_run")
-        if not run_id:
-            return None
-        run = self.settler.settle(self.store.get(*keys.run(thread["id"], run_id)))
-        return run if run is not None and run["status"] in ACTIVE else None
 
     # -- read, list, modify -------------------------------------------------------------------
 
@@ -225,12 +217,6 @@ class Runs:
         return shaped_step(item, include)
 
     # -- the thread's delete, the sweeper -----------------------------------------------------
-
-    def delete_for_thread(self, thread_id: str) -> None:
-        """Delete a thread's runs and their steps (the thread's own delete calls this first)."""
-        for run in self.store.query_all(keys.thread_pk(thread_id), keys.RUN):
-            self.steps.delete_all(run["id"])
-            self.store.delete(run["pk"], run["sk"])
 
     def sweep(self) -> int:
         """End every active run whose lease or wait ran out; return how many were ended."""

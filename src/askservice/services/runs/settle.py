@@ -14,7 +14,7 @@ from typing import Iterable
 from askservice import metrics
 from askservice.services import keys
 from askservice.services.engine.leases import Leases
-from askservice.services.runs.records import LEASED, StateChanged, change, finish_fields
+from askservice.services.runs.records import ACTIVE, LEASED, StateChanged, change, finish_fields
 from askservice.services.runs.steps import Steps
 from askservice.store.base import Item, Store
 
@@ -42,6 +42,14 @@ class Settler:
         except StateChanged as exc:
             return exc.item
         return item
+
+    def active_run(self, thread: Item) -> Item | None:
+        """Return the thread's active run item (settled first), or None."""
+        run_id = thread.get("active_run")
+        if not run_id:
+            return None
+        run = self.settle(self.store.get(*keys.run(thread["id"], run_id)))
+        return run if run is not None and run["status"] in ACTIVE else None
 
     def end(self, item: Item, status: str, allowed: Iterable[str], **extra) -> Item:
         """End a run that no executor works on (from one of `allowed`), closing its open steps."""

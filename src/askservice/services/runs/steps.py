@@ -35,11 +35,11 @@ def open_steps(steps: Iterable[Item]) -> list[Item]:
 
 
 class Steps:
-    """The steps of runs in the store; the messages service marks a stopped run's message incomplete."""
+    """The steps of runs in the store; `records` (MessageRecords) marks a stopped run's message incomplete."""
 
-    def __init__(self, store: Store, messages) -> None:
+    def __init__(self, store: Store, records) -> None:
         self.store = store
-        self.messages = messages
+        self.records = records
 
     def open(self, run: Item, kind: str, details: dict, also: Iterable[Operation] = ()) -> Item:
         """Write a new `in_progress` step of `run` (with `also`, while the run exists); return it."""
@@ -66,7 +66,7 @@ class Steps:
             done = self.store.update(step["pk"], step["sk"], set=ending(status, last_error=error))
             message_id = (step["step_details"].get("message_creation") or {}).get("message_id")
             if message_reason and message_id:
-                self.messages.mark_incomplete(step["thread_id"], message_id, message_reason)
+                self.records.mark_incomplete(step["thread_id"], message_id, message_reason)
             ended.append(done)
         return ended
 
@@ -83,6 +83,8 @@ class Steps:
         return self.store.query(keys.steps_pk(run_id), keys.STEP, limit=limit, order=order,
                                 after=keys.cursor(keys.STEP, after), before=keys.cursor(keys.STEP, before))
 
-    def delete_all(self, run_id: str) -> None:
-        """Delete every step of a run."""
-        self.store.delete_all(keys.steps_pk(run_id), keys.STEP)
+    def delete_thread_runs(self, thread_id: str) -> None:
+        """Delete a thread's runs and their steps (the thread's own delete calls this)."""
+        for run in self.store.query_all(keys.thread_pk(thread_id), keys.RUN):
+            self.store.delete_all(keys.steps_pk(run["id"]), keys.STEP)
+            self.store.delete(run["pk"], run["sk"])
