@@ -29,7 +29,7 @@ import requests  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
-from bench.store import Counter  # noqa: E402
+from tests.store.trips import RoundTrips  # noqa: E402
 from tests.servers import Service  # noqa: E402
 
 CONNECTIONS = 16
@@ -86,13 +86,12 @@ def page_round_trips(store, thread_id: str) -> int:
     from askservice.services.messages import MessagesService
     from askservice.services.threads import ThreadsService
 
-    counter = Counter(store)
-    threads = ThreadsService(store, checker=None)
-    messages = MessagesService(store, threads, checker=None)
-    before = counter.value()
-    page = messages.list(OWNER, thread_id, limit=PAGE, order="desc")
+    threads = ThreadsService(store, checker=None, delete_runs=None)
+    messages = MessagesService(store, threads, checker=None, active_run=None)
+    with RoundTrips(store) as trips:
+        page = messages.list(OWNER, thread_id, limit=PAGE, order="desc")
     assert len(page.items) == PAGE
-    return counter.value() - before
+    return trips.count
 
 
 def measure(service: Service, store, seconds: float, tmp: Path) -> dict:
