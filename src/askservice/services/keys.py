@@ -95,6 +95,11 @@ def batch(vector_store_id: str, batch_id: str) -> tuple[str, str]:
     return vector_store_pk(vector_store_id), BATCH + batch_id
 
 
+def ingesting(vector_store_id: str, file_id: str) -> dict[str, str]:
+    """Return the owner-index keys that list a vector-store file while it is being ingested."""
+    return {"gsi1pk": INGESTING, "gsi1sk": f"{vector_store_id}/{file_id}"}
+
+
 def owned(owner: str, kind: str) -> str:
     """Return the owner-index partition of a client's objects of one kind (`assistant`, `file`, ...)."""
     return f"{owner}#{kind}"

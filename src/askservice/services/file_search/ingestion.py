@@ -104,7 +104,7 @@ class Ingestor:
 
     def waiting(self, vs_id: str, file_id: str) -> dict:
         """Return the fields a file is added with: in the ingesting partition, to be claimed within a lease."""
-        return {"gsi1pk": keys.INGESTING, "gsi1sk": f"{vs_id}/{file_id}",
+        return {**keys.ingesting(vs_id, file_id),
                 "lease_until_ms": self.leases.grant()["lease_until_ms"]}
 
     def submit(self, vs_id: str, file_id: str) -> None:
@@ -168,7 +168,7 @@ class Ingestor:
             item = self.contents.item(vs_id, file_id)
             if item is None or item["status"] != "in_progress" or not claimable(item, self.leases.seconds):
                 return None
-            held = {**self.leases.grant(), "gsi1pk": keys.INGESTING, "gsi1sk": f"{vs_id}/{file_id}"}
+            held = {**self.leases.grant(), **keys.ingesting(vs_id, file_id)}
             legacy = ("lease_until",) if "lease_until" in item else ()
             return self.store.update(item["pk"], item["sk"], set=held, remove=legacy, expected_version=item["version"])
 
