@@ -31,8 +31,8 @@ def app(settings_for):
 
 
 @pytest.fixture
-def client(app):
-    """Flask's test client for `app`."""
+def http(app):
+    """Flask's test client for `app` (a module overrides `app` for other settings)."""
     return app.test_client()
 
 
@@ -77,6 +77,11 @@ def upstream(tmp_path_factory) -> UpstreamClient:
     process.stop()
 
 
+def keys_env(keys: dict[str, str]) -> str:
+    """Return the API_KEYS setting of a {key: client id} dict."""
+    return ",".join(f"{k}:{c}" for k, c in keys.items())
+
+
 ASK_API_KEYS = {"key-a": "client-a", "key-b": "client-b"}
 ASK_SETTINGS = {
     "UPSTREAM_API_KEY": "upstream-secret",
@@ -84,7 +89,7 @@ ASK_SETTINGS = {
     "UPSTREAM_TIMEOUT": "1.5",
     "SYSTEM_PROMPT": "You answer briefly.",
     "MAX_HISTORY_MESSAGES": "3",
-    "API_KEYS": ",".join(f"{k}:{c}" for k, c in ASK_API_KEYS.items()),
+    "API_KEYS": keys_env(ASK_API_KEYS),
     "CORS_ORIGINS": "https://app.example",
 }
 
@@ -128,22 +133,35 @@ def s3_server(tmp_path_factory):
     server.stop()
 
 
-RUN_KEYS = {"test-key": "client-a", "other-key": "client-b"}
+BACKENDS = ("sqlite", "dynamodb")  # the store backends; a fixture with params=BACKENDS runs a test on each
+CLIENT_KEYS = {"test-key": "client-a", "other-key": "client-b"}  # the two API keys of runs_short_service and assistants_service
 
 
-@pytest.fixture(scope="session", params=["sqlite", "dynamodb"])
+def backend_env(request, backend: str, s3_blobs: bool = False) -> dict[str, str]:
+    """Return the environment of a service on `backend` (one of BACKENDS): nothing for SQLite (a file
+    and a blob folder in its temp dir), a fresh DynamoDB Local table for dynamodb (and, with
+    `s3_blobs`, its blobs on a fresh prefix of moto's S3)."""
+    if backend == "sqlite":
+        return {}
+    env = request.getfixturevalue("dynamodb_local").env()
+    if s3_blobs:
+        env.update(request.getfixturevalue("s3_server").env())
+    return env
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
 def runs_service(request, start_session_service, upstream):
     """askservice for the run tests, once per store backend, relaying to the scripted upstream."""
     return _runs_env_service(request, start_session_service, {"UPSTREAM_BASE_URL": upstream.base_url})
 
 
-@pytest.fixture(scope="session", params=["sqlite", "dynamodb"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def runs_short_service(request, start_session_service, upstream):
     """Like `runs_service`, with short run timers (1.5 s leases, 2 s to submit tool outputs, 1 s
-    upstream timeout) and two API keys (RUN_KEYS)."""
+    upstream timeout) and two API keys (CLIENT_KEYS)."""
     env = {
         "UPSTREAM_BASE_URL": upstream.base_url, "RUN_LEASE_SECONDS": "1.5", "RUN_EXPIRES_SECONDS": "2",
-        "UPSTREAM_TIMEOUT": "1", "API_KEYS": ",".join(f"{k}:{c}" for k, c in RUN_KEYS.items()),
+        "UPSTREAM_TIMEOUT": "1", "API_KEYS": keys_env(CLIENT_KEYS),
     }
     return _runs_env_service(request, start_session_service, env)
 
@@ -154,9 +172,8 @@ def _runs_env_service(request, start_session_service, env: dict):
     from askservice.store import open_store
     from askservice.store.dynamodb import DynamoStore
 
+    env = {**env, **backend_env(request, request.param)}
     dynamo = request.getfixturevalue("dynamodb_local") if request.param == "dynamodb" else None
-    if dynamo is not None:
-        env = {**env, **dynamo.env()}
     service = start_session_service(env)
     tmp = service.log_path.parent
     settings = Settings(store_url=env.get("STORE_URL", f"sqlite:///{tmp}/askservice.db"), blob_url=f"file://{tmp}/blobs")
@@ -170,34 +187,20 @@ def _runs_env_service(request, start_session_service, env: dict):
     return service
 
 
-ASSISTANT_KEYS = {"asst-key-a": "client-a", "asst-key-b": "client-b"}
-
-
-@pytest.fixture(scope="session", params=["sqlite", "dynamodb"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def assistants_service(request, start_session_service):
     """askservice for the assistants/threads/messages tests, once per store backend, with two
-    API keys (ASSISTANT_KEYS) and no upstream."""
-    env = {"API_KEYS": ",".join(f"{k}:{c}" for k, c in ASSISTANT_KEYS.items())}
-    if request.param == "dynamodb":
-        env.update(request.getfixturevalue("dynamodb_local").env())
-    return start_session_service(env)
+    API keys (CLIENT_KEYS) and no upstream."""
+    return start_session_service({"API_KEYS": keys_env(CLIENT_KEYS), **backend_env(request, request.param)})
 
 
 @pytest.fixture(scope="session")
-def sdk(assistants_service):
-    """Return `sdk(key)`: an official `openai.OpenAI` client of `assistants_service` for an API key."""
-    import openai
+def sdk_for(assistants_service):
+    """Return `sdk_for(key)`: an official `openai.OpenAI` client of `assistants_service` for an API key
+    (tests/web/support.py `sdk_on`)."""
+    from tests.web.support import KEY_A, sdk_on
 
-    clients: dict[str, openai.OpenAI] = {}
-
-    def client(key: str = "asst-key-a") -> openai.OpenAI:
-        if key not in clients:
-            clients[key] = openai.OpenAI(base_url=assistants_service.base_url + "/v1", api_key=key, max_retries=0)
-        return clients[key]
-
-    yield client
-    for c in clients.values():
-        c.close()
+    return lambda key=KEY_A: sdk_on(assistants_service, key)
 
 
 @pytest.fixture

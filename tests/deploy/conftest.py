@@ -21,12 +21,12 @@ SERVICE_ENV_PREFIXES = ("UPSTREAM_", "API_KEYS", "STORE_", "BLOB_", "PROMETHEUS_
 
 
 def system_tool(name: str) -> str:
-    """Return the path of a distribution tool; skip loudly if `make` could not install it, else fail."""
+    """Return the path of a distribution tool; fail if it is missing, saying how to install it."""
     path = shutil.which(name)
     if path:
         return path
     if (UNAVAILABLE / name).exists():
-        pytest.skip(f"*** {name} could not be installed on this machine (apt-get install -y {name}) ***")
+        pytest.fail(f"*** {name} could not be installed on this machine (apt-get install -y {name}) ***")
     pytest.fail(f"{name} is missing: run `make system-tools` (or apt-get install -y {name})")
 
 

@@ -9,9 +9,8 @@ from gevent.event import Event
 from askservice import ids
 from askservice.blobs.local import LocalBlobStore
 from askservice.store.base import ABSENT, Check, ConditionFailed, Delete, Put, Update
+from tests.conftest import BACKENDS
 from tests.store.trips import RoundTrips
-
-BACKENDS = ["sqlite", "dynamodb"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -1,8 +1,7 @@
-"""Helpers of the run tests: SDK clients, raw SSE reading, waiting for a status, OpenAI's event orders."""
+"""Helpers of the run tests: raw SSE reading, waiting for a status, OpenAI's event orders."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 
@@ -41,25 +40,6 @@ SUBMITTED_RUN = ["thread.run.step.completed", "thread.run.queued", "thread.run.i
 ]
 
 
-def sdk(service, key: str = "test-key") -> OpenAI:
-    """Return the official SDK client on `service` for `key` (no retries: a failure must show).
-
-    One client per service and key for the session: clients left to the garbage collector
-    would drop their open connections there."""
-    return _client(service.url("/v1"), key)
-
-
-@functools.cache
-def _client(base_url: str, key: str) -> OpenAI:
-    return OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=30)
-
-
-def api(service, method: str, path: str, **kwargs) -> requests.Response:
-    """Call the service directly (for bodies and streams the SDK would hide)."""
-    headers = {"Authorization": "Bearer test-key", **kwargs.pop("headers", {})}
-    return requests.request(method, service.url("/v1" + path), headers=headers, timeout=30, **kwargs)
-
-
 def read_sse(response: requests.Response) -> list[tuple[str, object]]:
     """Read a whole SSE answer into (event name, parsed data) pairs."""
     events, name, data = [], None, []
@@ -84,11 +64,11 @@ def collapse(names: list[str]) -> list[str]:
     return out
 
 
-def wait_status(client: OpenAI, thread_id: str, run_id: str, statuses: set[str], timeout: float = 20.0):
+def wait_status(sdk: OpenAI, thread_id: str, run_id: str, statuses: set[str], timeout: float = 20.0):
     """Poll a run until its status is one of `statuses`; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+        run = sdk.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
         if run.status in statuses:
             return run
         if time.monotonic() > deadline:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.assistant_support import DEPRECATION, KEY_A, KEY_B, api
+from tests.web.assistant_support import DEPRECATION
+from tests.web.support import KEY_A, KEY_B, api
 
 pytestmark = pytest.mark.filterwarnings(DEPRECATION)
 
@@ -53,11 +54,11 @@ def test_another_clients_ids_look_unknown(assistants_service, owned, method, pat
     assert [m["id"] for m in messages] == [owned["msg"]] and messages[0]["metadata"] == {}
 
 
-def test_lists_hold_only_the_callers_objects(assistants_service, owned, sdk):
-    mine = sdk(KEY_B).beta.assistants.create(model="m", name="b's")
-    listed_b = [a.id for a in sdk(KEY_B).beta.assistants.list(limit=100)]
+def test_lists_hold_only_the_callers_objects(assistants_service, owned, sdk_for):
+    mine = sdk_for(KEY_B).beta.assistants.create(model="m", name="b's")
+    listed_b = [a.id for a in sdk_for(KEY_B).beta.assistants.list(limit=100)]
     assert mine.id in listed_b and owned["asst"] not in listed_b
-    listed_a = [a.id for a in sdk(KEY_A).beta.assistants.list(limit=100)]
+    listed_a = [a.id for a in sdk_for(KEY_A).beta.assistants.list(limit=100)]
     assert owned["asst"] in listed_a and mine.id not in listed_a
 
 

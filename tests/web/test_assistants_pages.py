@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.assistant_support import DEPRECATION, api
+from tests.web.assistant_support import DEPRECATION
+from tests.web.support import api
 
 pytestmark = pytest.mark.filterwarnings(DEPRECATION)
 
@@ -68,10 +69,10 @@ def test_an_empty_page(assistants_service, thread):
     assert body == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
 
 
-def test_the_sdk_pages_through_every_message(sdk, thread):
+def test_the_sdk_pages_through_every_message(sdk_for, thread):
     thread_id, m = thread
-    assert [x.id for x in sdk().beta.threads.messages.list(thread_id, limit=2, order="asc")] == m
-    assert [x.id for x in sdk().beta.threads.messages.list(thread_id, limit=3)] == list(reversed(m))
+    assert [x.id for x in sdk_for().beta.threads.messages.list(thread_id, limit=2, order="asc")] == m
+    assert [x.id for x in sdk_for().beta.threads.messages.list(thread_id, limit=3)] == list(reversed(m))
 
 
 def test_messages_filtered_by_run(assistants_service, thread):
@@ -79,10 +80,10 @@ def test_messages_filtered_by_run(assistants_service, thread):
     assert page(assistants_service, f"/threads/{thread_id}/messages", run_id="run_none")["data"] == []
 
 
-def test_assistant_pages_in_both_orders(assistants_service, sdk):
-    client = sdk()
-    marker = client.beta.assistants.create(model="m", name="marker")
-    made = [client.beta.assistants.create(model="m", name=f"a{i}").id for i in range(5)]
+def test_assistant_pages_in_both_orders(assistants_service, sdk_for):
+    sdk = sdk_for()
+    marker = sdk.beta.assistants.create(model="m", name="marker")
+    made = [sdk.beta.assistants.create(model="m", name=f"a{i}").id for i in range(5)]
     asc = page(assistants_service, "/assistants", order="asc", limit=2, after=marker.id)
     assert (ids_of(asc), asc["has_more"]) == (made[0:2], True)
     asc = page(assistants_service, "/assistants", order="asc", limit=2, after=asc["last_id"])
@@ -95,5 +96,5 @@ def test_assistant_pages_in_both_orders(assistants_service, sdk):
     desc = page(assistants_service, "/assistants", limit=2, after=desc["last_id"])
     assert ids_of(desc) == [made[2], made[1]]
     assert ids_of(page(assistants_service, "/assistants", limit=2, before=made[1])) == [made[3], made[2]]
-    walked = [a.id for a in client.beta.assistants.list(limit=2, order="asc", after=marker.id)]
+    walked = [a.id for a in sdk.beta.assistants.list(limit=2, order="asc", after=marker.id)]
     assert walked == made

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.web.assistant_support import api
+from tests.web.support import api
 
 FN = {"type": "function", "function": {"name": "ok"}}
 MANY = {str(i): "v" for i in range(17)}

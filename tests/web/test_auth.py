@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import ASK_API_KEYS
+from tests.servers import wait_until
 
 
 @pytest.mark.parametrize(
@@ -32,15 +33,18 @@ def test_health_needs_no_key(ask_service):
         assert requests.get(ask_service.url(prefix + "/health"), timeout=5).status_code == 200
 
 
-@pytest.mark.parametrize("key, client", sorted(ASK_API_KEYS.items()))
-def test_the_key_resolves_the_client_and_is_not_forwarded(ask_service, upstream, key, client):
+@pytest.mark.parametrize("key, client_id", sorted(ASK_API_KEYS.items()))
+def test_the_key_resolves_the_client_and_is_not_forwarded(ask_service, upstream, key, client_id):
     mark = upstream.marker()
     response = requests.post(
         ask_service.url("/v1/ask"), json={"question": mark}, headers={"Authorization": f"bearer {key}", "X-Request-Id": mark}, timeout=5
     )
     assert response.status_code == 200
-    (line,) = [json.loads(line) for line in ask_service.log_text().splitlines() if mark in line]
-    assert line["client_id"] == client
+    # the line is written once the response is done, just after the client has it
+    (line,) = wait_until(
+        lambda: [json.loads(line) for line in ask_service.log_text().splitlines() if mark in line], what="log line"
+    )
+    assert line["client_id"] == client_id
     assert upstream.requests(match=mark)[0]["headers"]["Authorization"] == "Bearer upstream-secret"
 
 

@@ -67,9 +67,9 @@ def _assert_invalid_json(status: int, body: dict, problem: str) -> None:
 
 @pytest.mark.parametrize("route", JSON_ROUTES)
 @pytest.mark.parametrize("name", HOSTILE)
-def test_every_json_route_answers_400_in_process(client, route, name):
+def test_every_json_route_answers_400_in_process(http, route, name):
     raw, problem = HOSTILE[name]
-    response = client.post(route, data=raw, headers={"Content-Type": "application/json"})
+    response = http.post(route, data=raw, headers={"Content-Type": "application/json"})
     _assert_invalid_json(response.status_code, response.get_json(), problem)
 
 
@@ -81,11 +81,11 @@ def test_every_json_route_answers_400_through_gunicorn(bare_service, route, name
     _assert_invalid_json(response.status_code, response.json(), problem)
 
 
-def test_a_hostile_body_leaves_nothing_behind(client):
-    before = client.get("/v1/assistants").get_json()["data"]
+def test_a_hostile_body_leaves_nothing_behind(http):
+    before = http.get("/v1/assistants").get_json()["data"]
     raw = b'{"model": "gpt-4o", "name": "twice", "name": "again"}'
-    assert client.post("/v1/assistants", data=raw, headers={"Content-Type": "application/json"}).status_code == 400
-    assert client.get("/v1/assistants").get_json()["data"] == before
+    assert http.post("/v1/assistants", data=raw, headers={"Content-Type": "application/json"}).status_code == 400
+    assert http.get("/v1/assistants").get_json()["data"] == before
 
 
 def test_curl_default_form_type_carries_a_json_question(bare_service):
@@ -104,15 +104,15 @@ def test_curl_default_form_type_carries_a_json_question(bare_service):
     {"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://elsewhere.example"},
     {"Content-Type": "text/plain"},
 ])
-def test_other_types_and_browser_forms_keep_their_415(client, route, headers):
-    response = client.post(route, data=b'{"question": "hi", "model": "gpt-4o"}', headers=headers)
+def test_other_types_and_browser_forms_keep_their_415(http, route, headers):
+    response = http.post(route, data=b'{"question": "hi", "model": "gpt-4o"}', headers=headers)
     assert response.status_code == 415
     assert "Content-Type must be application/json" in response.get_json()["error"]["message"]
 
 
-def test_only_the_ask_route_takes_the_form_type(client):
-    response = client.post("/v1/assistants", data=b'{"model": "gpt-4o"}',
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+def test_only_the_ask_route_takes_the_form_type(http):
+    response = http.post("/v1/assistants", data=b'{"model": "gpt-4o"}',
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 415
 
 
@@ -123,14 +123,14 @@ def _nested_tool(levels: int) -> dict:
     return {"model": "gpt-4o", "tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]}
 
 
-def test_the_deepest_body_taken_is_one_the_store_keeps(client):
+def test_the_deepest_body_taken_is_one_the_store_keeps(http):
     # body depth = 2 * levels + 5: 13 levels is 31 deep (stored), 14 levels 33 deep (refused, never a 500)
-    assert client.post("/v1/assistants", json=_nested_tool(13)).status_code == 200
-    response = client.post("/v1/assistants", json=_nested_tool(14))
+    assert http.post("/v1/assistants", json=_nested_tool(13)).status_code == 200
+    response = http.post("/v1/assistants", json=_nested_tool(14))
     _assert_invalid_json(response.status_code, response.get_json(), "nested deeper than 32")
 
 
 @pytest.mark.parametrize("route", ["/v1/assistants", "/v1/files", "/v1/vector_stores", "/v1/threads/thread_x/messages"])
-def test_a_cursor_past_any_id_is_a_400(client, route):
-    response = client.get(route, query_string={"after": "a" * 2000})
+def test_a_cursor_past_any_id_is_a_400(http, route):
+    response = http.get(route, query_string={"after": "a" * 2000})
     assert response.status_code == 400 and response.get_json()["error"]["param"] == "after"

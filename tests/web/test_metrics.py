@@ -13,16 +13,15 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from askservice import create_app, metricsdir
+from tests.conftest import ASK_API_KEYS, keys_env
 from tests.servers import wait_until
-
-KEYS = {"key-a": "client-a", "key-b": "client-b"}
-
+from tests.web.support import api
 
 def test_metrics_need_a_key_when_api_keys_are_set(settings_for):
-    client = create_app(settings_for(api_keys=KEYS)).test_client()
-    assert client.get("/metrics").status_code == 401
-    assert client.get("/v1/health").status_code == 200
-    answer = client.get("/metrics", headers={"Authorization": "Bearer key-a"})
+    http = create_app(settings_for(api_keys=ASK_API_KEYS)).test_client()
+    assert http.get("/metrics").status_code == 401
+    assert http.get("/v1/health").status_code == 200
+    answer = http.get("/metrics", headers={"Authorization": "Bearer key-a"})
     assert answer.status_code == 200 and answer.content_type.startswith("text/plain")
     assert "askservice_http_requests_total" in answer.get_data(as_text=True)
 
@@ -34,14 +33,15 @@ def service(start_session_service, upstream):
         {
             "UPSTREAM_BASE_URL": upstream.base_url,
             "UPSTREAM_MODEL": "scripted-model",
-            "API_KEYS": ",".join(f"{k}:{c}" for k, c in KEYS.items()),
+            "API_KEYS": keys_env(ASK_API_KEYS),
         },
         workers=2,
     )
 
 
 def call(service, method: str, path: str, key: str = "key-a", **kwargs) -> requests.Response:
-    return requests.request(method, service.url(path), headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs)
+    """`api` with an ask key, on a whole path (/v1/ask, /metrics)."""
+    return api(service, method, path, key, prefix="", **kwargs)
 
 
 def samples(text: str) -> dict[tuple, float]:
@@ -83,7 +83,7 @@ def test_counters_add_up_across_two_workers(service, upstream):
         body = {"question": f"q{asks} {mark}"} | ({"client_id": "team-x"} if asks == 5 else {})
         answer = call(service, "POST", "/v1/ask", key, json=body)
         assert answer.status_code == 200, answer.text
-        who = "team-x" if asks == 5 else KEYS[key]
+        who = "team-x" if asks == 5 else ASK_API_KEYS[key]
         usage[who][0] += answer.json()["usage"]["prompt_tokens"]
         usage[who][1] += answer.json()["usage"]["completion_tokens"]
         asks += 1
@@ -124,9 +124,9 @@ def test_counters_add_up_across_two_workers(service, upstream):
     assert total(found, "askservice_sse_streams_open") == 0
     assert total(found, "askservice_sse_streams_total") == 1
     assert total(found, "askservice_runs_total", status="completed") == 1
-    for client, (prompt, completion) in usage.items():
-        assert total(found, "askservice_prompt_tokens_total", client_id=client) == prompt > 0
-        assert total(found, "askservice_completion_tokens_total", client_id=client) == completion > 0
+    for client_id, (prompt, completion) in usage.items():
+        assert total(found, "askservice_prompt_tokens_total", client_id=client_id) == prompt > 0
+        assert total(found, "askservice_completion_tokens_total", client_id=client_id) == completion > 0
     # the sum is over both workers' files: each answered part of the requests
     # (a request is recorded once its response is done, so this /metrics lands just after the client has it)
     wait_until(

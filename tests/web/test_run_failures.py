@@ -12,25 +12,26 @@ import pytest
 import requests
 
 from tests.servers import wait_until
-from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, api, sdk, wait_status, weather_script
+from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, wait_status, weather_script
+from tests.web.support import KEY_B, api, sdk_on
 
 pytestmark = SDK_DEPRECATIONS
 FINAL = {"completed", "failed", "cancelled", "expired", "incomplete"}
 
 
 @pytest.fixture
-def client(runs_short_service):
-    return sdk(runs_short_service)
+def sdk(runs_short_service):
+    return sdk_on(runs_short_service)
 
 
 @pytest.fixture
-def assistant(client):
-    return client.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
+def assistant(sdk):
+    return sdk.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
 
 
-def _run(client, assistant, text: str, **kwargs):
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": text}])
-    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, **kwargs)
+def _run(sdk, assistant, text: str, **kwargs):
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": text}])
+    run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id, **kwargs)
     return thread, run
 
 
@@ -46,78 +47,78 @@ def _run(client, assistant, text: str, **kwargs):
     ],
     ids=["429", "500", "slow", "cut", "garbled", "refused"],
 )
-def test_upstream_fault_fails_the_run_with_its_code(client, assistant, upstream, fault, code):
+def test_upstream_fault_fails_the_run_with_its_code(sdk, assistant, upstream, fault, code):
     marker = upstream.marker()
     upstream.script(fault, match=marker)
-    thread, run = _run(client, assistant, f"fault {marker}")
+    thread, run = _run(sdk, assistant, f"fault {marker}")
     assert run.status == "queued"
-    run = wait_status(client, thread.id, run.id, FINAL, timeout=15)
+    run = wait_status(sdk, thread.id, run.id, FINAL, timeout=15)
     assert run.status == "failed" and run.failed_at and run.last_error.code == code and run.last_error.message
-    messages = client.beta.threads.messages.list(thread.id).data
+    messages = sdk.beta.threads.messages.list(thread.id).data
     if "cut_after" in fault:
         assert messages[0].role == "assistant" and messages[0].status == "incomplete"
         assert messages[0].incomplete_details.reason == "run_failed"
-        (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+        (step,) = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
         assert step.status == "failed" and step.last_error.code == "server_error"
     else:
         assert [m.role for m in messages] == ["user"]
-    again = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
+    again = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
     assert again.status == "completed"  # the thread is free again
 
 
-def test_a_run_longer_than_its_lease_keeps_it(client, assistant, upstream):
+def test_a_run_longer_than_its_lease_keeps_it(sdk, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": " ".join(["tick"] * 10), "delay": 0.4}, match=marker)  # 4 s, leases of 1.5 s
-    thread, run = _run(client, assistant, f"slow but alive {marker}")
-    run = wait_status(client, thread.id, run.id, FINAL, timeout=20)
+    thread, run = _run(sdk, assistant, f"slow but alive {marker}")
+    run = wait_status(sdk, thread.id, run.id, FINAL, timeout=20)
     assert run.status == "completed" and run.last_error is None
 
 
-def test_max_completion_tokens_makes_the_run_incomplete(client, assistant, upstream):
+def test_max_completion_tokens_makes_the_run_incomplete(sdk, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": "a long answer cut short", "finish_reason": "length"}, match=marker)
-    thread, run = _run(client, assistant, f"long {marker}", max_completion_tokens=256)
-    run = wait_status(client, thread.id, run.id, FINAL)
+    thread, run = _run(sdk, assistant, f"long {marker}", max_completion_tokens=256)
+    run = wait_status(sdk, thread.id, run.id, FINAL)
     assert run.status == "incomplete" and run.incomplete_details.reason == "max_completion_tokens"
     assert upstream.requests(match=marker)[-1]["body"]["max_tokens"] == 256
-    message = client.beta.threads.messages.list(thread.id).data[0]
+    message = sdk.beta.threads.messages.list(thread.id).data[0]
     assert message.status == "incomplete" and message.incomplete_details.reason == "max_tokens"
     assert message.content[0].text.value == "a long answer cut short"
 
 
-def test_max_prompt_tokens_drops_old_messages_or_stops(client, assistant, upstream):
+def test_max_prompt_tokens_drops_old_messages_or_stops(sdk, assistant, upstream):
     marker = upstream.marker()
-    thread = client.beta.threads.create(messages=[
+    thread = sdk.beta.threads.create(messages=[
         {"role": "user", "content": f"old {'filler ' * 300} {marker}"}, {"role": "user", "content": f"recent {marker}"},
     ])
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, max_prompt_tokens=256,
-                                                   poll_interval_ms=20)
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, max_prompt_tokens=256,
+                                                poll_interval_ms=20)
     assert run.status == "completed"
     sent = upstream.requests(match=marker)[-1]["body"]["messages"]
     assert [m["content"] for m in sent] == [f"recent {marker}"]
 
     marker = upstream.marker()
-    thread, run = _run(client, assistant, f"{'huge ' * 400} {marker}", max_prompt_tokens=256)
-    run = wait_status(client, thread.id, run.id, FINAL)
+    thread, run = _run(sdk, assistant, f"{'huge ' * 400} {marker}", max_prompt_tokens=256)
+    run = wait_status(sdk, thread.id, run.id, FINAL)
     assert run.status == "incomplete" and run.incomplete_details.reason == "max_prompt_tokens"
     assert upstream.requests(match=marker) == []
 
 
-def test_requires_action_expires(client, assistant, upstream):
+def test_requires_action_expires(sdk, assistant, upstream):
     marker = upstream.marker()
     weather_script(upstream, marker)
-    thread, run = _run(client, assistant, f"weather {marker}")
-    run = wait_status(client, thread.id, run.id, {"requires_action"})
+    thread, run = _run(sdk, assistant, f"weather {marker}")
+    run = wait_status(sdk, thread.id, run.id, {"requires_action"})
     assert run.expires_at >= time.time()
     time.sleep(max(0.0, run.expires_at - time.time()) + 1.2)
 
-    run = client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
+    run = sdk.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
 
     assert run.status == "expired" and run.required_action is None
-    (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    (step,) = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
     assert step.status == "expired" and step.expired_at
     with pytest.raises(openai.BadRequestError):
-        client.beta.threads.runs.submit_tool_outputs(
+        sdk.beta.threads.runs.submit_tool_outputs(
             run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": "call_x", "output": "x"}]
         )
 
@@ -135,11 +136,11 @@ def _workers(master: int) -> list[int]:
     return pids
 
 
-def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, client, assistant, upstream):
+def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, sdk, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": " ".join(["slow"] * 60), "delay": 0.5}, match=marker)
-    thread, run = _run(client, assistant, f"long job {marker}")
-    wait_status(client, thread.id, run.id, {"in_progress"})
+    thread, run = _run(sdk, assistant, f"long job {marker}")
+    wait_status(sdk, thread.id, run.id, {"in_progress"})
     old = _workers(runs_short_service.pid)
     assert old
 
@@ -158,20 +159,20 @@ def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, client, as
     finally:
         store.close()
     assert item["status"] == "failed" and item["last_error"]["code"] == "server_error"
-    run = client.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
+    run = sdk.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
     assert run.status == "failed" and run.last_error.code == "server_error"
-    assert client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id,
-                                                    poll_interval_ms=20).status == "completed"
+    assert sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id,
+                                                 poll_interval_ms=20).status == "completed"
 
 
 def test_a_waiting_run_outlives_its_workers(runs_service, upstream):
     """On the service with default timers: the run has minutes to wait, however slow the respawn."""
-    client = sdk(runs_service)
-    assistant = client.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
+    sdk = sdk_on(runs_service)
+    assistant = sdk.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
     marker = upstream.marker()
     weather_script(upstream, marker)
-    thread, run = _run(client, assistant, f"weather after restart {marker}")
-    run = wait_status(client, thread.id, run.id, {"requires_action"})
+    thread, run = _run(sdk, assistant, f"weather after restart {marker}")
+    run = wait_status(sdk, thread.id, run.id, {"requires_action"})
     old = _workers(runs_service.pid)
     for pid in old:
         os.kill(pid, signal.SIGKILL)
@@ -179,16 +180,16 @@ def test_a_waiting_run_outlives_its_workers(runs_service, upstream):
     wait_until(lambda: requests.get(runs_service.url("/v1/health"), timeout=2).ok, timeout=20, what="health")
 
     outputs = [{"tool_call_id": c.id, "output": "68F"} for c in run.required_action.submit_tool_outputs.tool_calls]
-    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
         thread_id=thread.id, run_id=run.id, tool_outputs=outputs, poll_interval_ms=20
     )
 
     assert run.status == "completed"  # no lease while waiting: nothing to lose with the workers
 
 
-def test_another_clients_run_is_not_found(runs_short_service, client, assistant):
-    thread, run = _run(client, assistant, "mine")
-    other = sdk(runs_short_service, key="other-key")
+def test_another_clients_run_is_not_found(runs_short_service, sdk, assistant):
+    thread, run = _run(sdk, assistant, "mine")
+    other = sdk_on(runs_short_service, key=KEY_B)
     for call in (
         lambda: other.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
         lambda: other.beta.threads.runs.cancel(run.id, thread_id=thread.id),

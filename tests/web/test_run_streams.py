@@ -14,14 +14,13 @@ from tests.web.run_support import (
     TOOL_RUN,
     WEATHER,
     WEATHER_TOOL,
-    api,
     collapse,
     read_sse,
-    sdk,
     upstream_outcome,
     wait_status,
     weather_script,
 )
+from tests.web.support import api, sdk_on
 
 pytestmark = SDK_DEPRECATIONS
 SCHEMAS = {
@@ -32,7 +31,7 @@ SCHEMAS = {
 
 @pytest.fixture
 def assistant(runs_service):
-    return sdk(runs_service).beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
+    return sdk_on(runs_service).beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
 
 
 def _check_payloads(events):
@@ -58,7 +57,7 @@ def _stream(service, path: str, body: dict) -> list:
 def test_text_run_events_in_openai_order(runs_service, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": "The answer is x = 1.", "chunks": 4}, match=marker)
-    thread = sdk(runs_service).beta.threads.create(messages=[{"role": "user", "content": f"solve {marker}"}])
+    thread = sdk_on(runs_service).beta.threads.create(messages=[{"role": "user", "content": f"solve {marker}"}])
 
     events = _stream(runs_service, f"/threads/{thread.id}/runs", {"assistant_id": assistant.id})
 
@@ -78,7 +77,7 @@ def test_text_run_events_in_openai_order(runs_service, assistant, upstream):
 def test_tool_run_stream_ends_at_requires_action_and_submit_carries_on(runs_service, assistant, upstream):
     marker = upstream.marker()
     weather_script(upstream, marker)
-    thread = sdk(runs_service).beta.threads.create(messages=[{"role": "user", "content": f"weather? {marker}"}])
+    thread = sdk_on(runs_service).beta.threads.create(messages=[{"role": "user", "content": f"weather? {marker}"}])
 
     events = _stream(runs_service, f"/threads/{thread.id}/runs", {"assistant_id": assistant.id})
 
@@ -113,16 +112,16 @@ def test_create_thread_and_run_stream_starts_with_the_thread(runs_service, assis
 
 
 def test_sdk_stream_helpers(runs_service, assistant, upstream):
-    client = sdk(runs_service)
+    sdk = sdk_on(runs_service)
     marker = upstream.marker()
     upstream.script({"content": "Streaming works fine."}, match=marker)
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"stream {marker}"}])
-    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": f"stream {marker}"}])
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
         text = "".join(stream.text_deltas)
         run, messages, steps = stream.get_final_run(), stream.get_final_messages(), stream.get_final_run_steps()
     assert text == "Streaming works fine." and run.status == "completed"
     assert messages[0].content[0].text.value == text and steps[0].type == "message_creation"
-    poll = client.beta.threads.create_and_run_stream(assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "x"}]})
+    poll = sdk.beta.threads.create_and_run_stream(assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "x"}]})
     with poll as stream:
         assert stream.get_final_run().status == "completed"
 
@@ -130,17 +129,17 @@ def test_sdk_stream_helpers(runs_service, assistant, upstream):
 def test_failed_run_stream_says_so_and_ends(runs_service, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"status": 500}, match=marker)
-    thread = sdk(runs_service).beta.threads.create(messages=[{"role": "user", "content": f"boom {marker}"}])
+    thread = sdk_on(runs_service).beta.threads.create(messages=[{"role": "user", "content": f"boom {marker}"}])
     events = _stream(runs_service, f"/threads/{thread.id}/runs", {"assistant_id": assistant.id})
     assert [n for n, _ in events] == ["thread.run.created", "thread.run.queued", "thread.run.in_progress", "thread.run.failed", "done"]
     assert events[3][1]["last_error"]["code"] == "server_error"
 
 
 def test_cancel_mid_stream_ends_the_stream_cancelled(runs_service, assistant, upstream):
-    client = sdk(runs_service)
+    sdk = sdk_on(runs_service)
     marker = upstream.marker()
     upstream.script({"content": " ".join(f"w{i}" for i in range(20)), "delay": 0.2}, match=marker)
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"stop me {marker}"}])
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": f"stop me {marker}"}])
     names, run_id = [], None
     with api(runs_service, "POST", f"/threads/{thread.id}/runs",
              json={"assistant_id": assistant.id, "stream": True}, stream=True) as response:
@@ -150,7 +149,7 @@ def test_cancel_mid_stream_ends_the_stream_cancelled(runs_service, assistant, up
             if line.startswith("event:"):
                 names.append(line[6:].strip())
                 if names[-1] == "thread.message.delta" and names.count("thread.message.delta") == 2:
-                    assert client.beta.threads.runs.cancel(run_id, thread_id=thread.id).status == "cancelling"
+                    assert sdk.beta.threads.runs.cancel(run_id, thread_id=thread.id).status == "cancelling"
     assert collapse(names)[-6:] == [
         "thread.message.delta", "thread.run.cancelling", "thread.message.incomplete", "thread.run.step.cancelled",
         "thread.run.cancelled", "done",
@@ -159,11 +158,11 @@ def test_cancel_mid_stream_ends_the_stream_cancelled(runs_service, assistant, up
 
 
 def test_client_leaving_a_stream_does_not_lose_the_run(runs_service, assistant, upstream):
-    client = sdk(runs_service)
+    sdk = sdk_on(runs_service)
     marker = upstream.marker()
     words = " ".join(f"w{i}" for i in range(12))
     upstream.script({"content": words, "delay": 0.1}, match=marker)
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"drip {marker}"}])
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": f"drip {marker}"}])
     run_id = None
     with api(runs_service, "POST", f"/threads/{thread.id}/runs",
              json={"assistant_id": assistant.id, "stream": True}, stream=True) as response:
@@ -174,8 +173,8 @@ def test_client_leaving_a_stream_does_not_lose_the_run(runs_service, assistant, 
                 break
     # the client went away mid-answer
 
-    run = wait_status(client, thread.id, run_id, {"completed", "failed", "cancelled"})
+    run = wait_status(sdk, thread.id, run_id, {"completed", "failed", "cancelled"})
 
     assert run.status == "completed"
-    assert client.beta.threads.messages.list(thread.id).data[0].content[0].text.value == words
+    assert sdk.beta.threads.messages.list(thread.id).data[0].content[0].text.value == words
     upstream_outcome(upstream, marker, "completed")

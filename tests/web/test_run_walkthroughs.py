@@ -11,7 +11,8 @@ import pytest
 from openai import AssistantEventHandler
 
 from tests.schema import assert_schema
-from tests.web.run_support import SDK_DEPRECATIONS, WEATHER, WEATHER_TOOL, sdk, weather_script
+from tests.web.run_support import SDK_DEPRECATIONS, WEATHER, WEATHER_TOOL, weather_script
+from tests.web.support import sdk_on
 
 pytestmark = SDK_DEPRECATIONS
 REPO = Path(__file__).resolve().parents[2]
@@ -19,18 +20,18 @@ NODE_MODULES = REPO / ".cache/node/openai/node_modules"
 
 
 def test_math_tutor(runs_service, upstream):
-    client = sdk(runs_service)
-    assistant = client.beta.assistants.create(
+    sdk = sdk_on(runs_service)
+    assistant = sdk.beta.assistants.create(
         name="Math Tutor",
         instructions="You are a personal math tutor. Write and run code to answer math questions.",
         tools=[{"type": "code_interpreter"}],
         model="gpt-4o",
     )
-    thread = client.beta.threads.create()
+    thread = sdk.beta.threads.create()
     question = "I need to solve the equation `3x + 11 = 14`. Can you help me?"
-    client.beta.threads.messages.create(thread_id=thread.id, role="user", content=question)
+    sdk.beta.threads.messages.create(thread_id=thread.id, role="user", content=question)
 
-    run = client.beta.threads.runs.create_and_poll(
+    run = sdk.beta.threads.runs.create_and_poll(
         thread_id=thread.id,
         assistant_id=assistant.id,
         instructions="Please address the user as Jane Doe. The user has a premium account.",
@@ -41,7 +42,7 @@ def test_math_tutor(runs_service, upstream):
     assert run.usage.total_tokens == run.usage.prompt_tokens + run.usage.completion_tokens > 0
     assert run.started_at and run.completed_at and run.expires_at is None and run.last_error is None
     assert_schema(run.model_dump(mode="json"), "RunObject")
-    messages = client.beta.threads.messages.list(thread_id=thread.id)
+    messages = sdk.beta.threads.messages.list(thread_id=thread.id)
     answer = messages.data[0]
     assert answer.role == "assistant" and answer.assistant_id == assistant.id and answer.run_id == run.id
     assert answer.content[0].text.value == "echo: " + question
@@ -53,14 +54,14 @@ def test_math_tutor(runs_service, upstream):
         {"role": "user", "content": question},
     ]
     assert "tools" not in sent  # code_interpreter is stored, not offered: nothing runs code here
-    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id)
+    steps = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id)
     assert [s.type for s in steps.data] == ["message_creation"]
     assert steps.data[0].step_details.message_creation.message_id == answer.id
     assert_schema(steps.model_dump(mode="json"), "ListRunStepsResponse")
 
 
-def _weather_bot(client):
-    assistant = client.beta.assistants.create(
+def _weather_bot(sdk):
+    assistant = sdk.beta.assistants.create(
         name="Weather Bot",
         instructions="You are a weather bot. Use the provided functions to answer questions.",
         model="gpt-4o",
@@ -71,19 +72,19 @@ def _weather_bot(client):
 
 def _weather_question(runs_service, upstream):
     """Given the Weather Bot and a thread asking it for San Francisco's weather (the upstream scripted)."""
-    client = sdk(runs_service)
+    sdk = sdk_on(runs_service)
     marker = upstream.marker()
     weather_script(upstream, marker)
-    assistant = _weather_bot(client)
-    thread = client.beta.threads.create()
-    client.beta.threads.messages.create(thread.id, role="user", content=f"What's the weather in San Francisco? {marker}")
-    return client, marker, assistant, thread
+    assistant = _weather_bot(sdk)
+    thread = sdk.beta.threads.create()
+    sdk.beta.threads.messages.create(thread.id, role="user", content=f"What's the weather in San Francisco? {marker}")
+    return sdk, marker, assistant, thread
 
 
 def test_weather_bot_polling(runs_service, upstream):
-    client, marker, assistant, thread = _weather_question(runs_service, upstream)
+    sdk, marker, assistant, thread = _weather_question(runs_service, upstream)
 
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
 
     assert run.status == "requires_action" and run.required_action.type == "submit_tool_outputs"
     (call,) = run.required_action.submit_tool_outputs.tool_calls
@@ -91,24 +92,24 @@ def test_weather_bot_polling(runs_service, upstream):
     assert json.loads(call.function.arguments) == {"location": "San Francisco, CA", "unit": "f"}
     assert_schema(run.model_dump(mode="json"), "RunObject")
 
-    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
         thread_id=thread.id, run_id=run.id, tool_outputs=[{"tool_call_id": call.id, "output": WEATHER}], poll_interval_ms=20
     )
 
     assert run.status == "completed" and run.required_action is None
-    answer = client.beta.threads.messages.list(thread_id=thread.id).data[0]
+    answer = sdk.beta.threads.messages.list(thread_id=thread.id).data[0]
     assert answer.content[0].text.value == "It is 68 degrees F in San Francisco."
     second = upstream.requests(match=marker)[-1]["body"]["messages"]
     assert second[-2]["tool_calls"][0]["id"] == call.id
     assert second[-1] == {"role": "tool", "tool_call_id": call.id, "content": WEATHER}
-    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
+    steps = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
     assert [s.type for s in steps] == ["tool_calls", "message_creation"]
     assert steps[0].status == "completed" and steps[0].step_details.tool_calls[0].function.output == WEATHER
 
 
 def test_weather_bot_event_handler_submits_on_requires_action(runs_service, upstream):
     """The cookbook pattern: a handler that answers `thread.run.requires_action` with a stream."""
-    client, _, assistant, thread = _weather_question(runs_service, upstream)
+    sdk, _, assistant, thread = _weather_question(runs_service, upstream)
     seen: list[str] = []
     texts: list[str] = []
 
@@ -126,7 +127,7 @@ def test_weather_bot_event_handler_submits_on_requires_action(runs_service, upst
             self.submit_tool_outputs(tool_outputs, run_id)
 
         def submit_tool_outputs(self, tool_outputs, run_id):
-            with client.beta.threads.runs.submit_tool_outputs_stream(
+            with sdk.beta.threads.runs.submit_tool_outputs_stream(
                 thread_id=self.current_run.thread_id,
                 run_id=self.current_run.id,
                 tool_outputs=tool_outputs,
@@ -135,12 +136,12 @@ def test_weather_bot_event_handler_submits_on_requires_action(runs_service, upst
                 for text in stream.text_deltas:
                     texts.append(text)
 
-    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=EventHandler()) as stream:
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=EventHandler()) as stream:
         stream.until_done()
 
     assert "".join(texts) == "It is 68 degrees F in San Francisco."
     assert "thread.run.requires_action" in seen and seen[-1] == "thread.run.completed"
-    runs = client.beta.threads.runs.list(thread_id=thread.id).data
+    runs = sdk.beta.threads.runs.list(thread_id=thread.id).data
     assert [r.status for r in runs] == ["completed"]
 
 

@@ -9,32 +9,33 @@ import openai
 import pytest
 
 from tests.schema import assert_schema
-from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, api, sdk, upstream_outcome, wait_status
+from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, upstream_outcome, wait_status
+from tests.web.support import api, sdk_on
 
 pytestmark = SDK_DEPRECATIONS
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"  # the spec's only `include[]` value
 
 
 @pytest.fixture
-def client(runs_service):
-    return sdk(runs_service)
+def sdk(runs_service):
+    return sdk_on(runs_service)
 
 
 @pytest.fixture
-def assistant(client):
-    return client.beta.assistants.create(
+def assistant(sdk):
+    return sdk.beta.assistants.create(
         model="gpt-4o", instructions="Be brief.", tools=[WEATHER_TOOL], temperature=0.5, metadata={"team": "runs"}
     )
 
 
-def _thread(client, text: str, **kwargs):
-    return client.beta.threads.create(messages=[{"role": "user", "content": text}], **kwargs)
+def _thread(sdk, text: str, **kwargs):
+    return sdk.beta.threads.create(messages=[{"role": "user", "content": text}], **kwargs)
 
 
-def test_run_takes_assistant_defaults_and_request_overrides(client, assistant, upstream):
+def test_run_takes_assistant_defaults_and_request_overrides(sdk, assistant, upstream):
     marker = upstream.marker()
-    thread = _thread(client, f"hello {marker}")
-    run = client.beta.threads.runs.create(
+    thread = _thread(sdk, f"hello {marker}")
+    run = sdk.beta.threads.runs.create(
         thread_id=thread.id, assistant_id=assistant.id, model="gpt-4o-mini", additional_instructions="Say hi.",
         top_p=0.9, metadata={"k": "v"}, max_completion_tokens=1000, truncation_strategy={"type": "last_messages", "last_messages": 3},
         parallel_tool_calls=False, response_format={"type": "json_object"},
@@ -46,7 +47,7 @@ def test_run_takes_assistant_defaults_and_request_overrides(client, assistant, u
     assert run.tools[0].function.name == "getCurrentWeather" and run.metadata == {"k": "v"}
     assert run.expires_at >= run.created_at and run.started_at is None
     assert_schema(run.model_dump(mode="json"), "RunObject")
-    run = wait_status(client, thread.id, run.id, {"completed"})
+    run = wait_status(sdk, thread.id, run.id, {"completed"})
     assert run.started_at and run.completed_at and run.usage.total_tokens > 0
     sent = upstream.requests(match=marker)[-1]["body"]
     assert sent["messages"][0] == {"role": "system", "content": run.instructions}
@@ -56,10 +57,10 @@ def test_run_takes_assistant_defaults_and_request_overrides(client, assistant, u
     assert sent["response_format"] == {"type": "json_object"} and sent["stream"] is True
 
 
-def test_truncation_last_messages_sends_only_the_last_ones(client, assistant, upstream):
+def test_truncation_last_messages_sends_only_the_last_ones(sdk, assistant, upstream):
     marker = upstream.marker()
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"m{i} {marker}"} for i in range(5)])
-    run = client.beta.threads.runs.create_and_poll(
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": f"m{i} {marker}"} for i in range(5)])
+    run = sdk.beta.threads.runs.create_and_poll(
         thread_id=thread.id, assistant_id=assistant.id, truncation_strategy={"type": "last_messages", "last_messages": 2},
         poll_interval_ms=20,
     )
@@ -68,10 +69,10 @@ def test_truncation_last_messages_sends_only_the_last_ones(client, assistant, up
     assert [m["content"] for m in sent if m["role"] == "user"] == [f"m3 {marker}", f"m4 {marker}"]
 
 
-def test_racing_creates_exactly_one_wins_then_messages_are_refused(runs_service, client, assistant, upstream):
+def test_racing_creates_exactly_one_wins_then_messages_are_refused(runs_service, sdk, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": "slow answer", "latency": 1.5}, match=marker)
-    thread = _thread(client, f"race {marker}")
+    thread = _thread(sdk, f"race {marker}")
     body = {"assistant_id": assistant.id}
     answers = [gevent.spawn(api, runs_service, "POST", f"/threads/{thread.id}/runs", json=body) for _ in range(12)]
     gevent.joinall(answers, timeout=30)
@@ -84,18 +85,18 @@ def test_racing_creates_exactly_one_wins_then_messages_are_refused(runs_service,
     assert refused.status_code == 400 and "active" in refused.json()["error"]["message"]
 
     run_id = next(g.value for g in answers if g.value.status_code == 200).json()["id"]
-    assert wait_status(client, thread.id, run_id, {"completed"}).status == "completed"
-    again = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
+    assert wait_status(sdk, thread.id, run_id, {"completed"}).status == "completed"
+    again = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
     assert again.status == "completed"
 
 
-def test_parallel_tool_calls_and_output_validation(runs_service, client, assistant, upstream):
+def test_parallel_tool_calls_and_output_validation(runs_service, sdk, assistant, upstream):
     marker = upstream.marker()
     calls = [{"name": "getCurrentWeather", "arguments": {"location": city}} for city in ("Paris", "Rome")]
     upstream.script({"tool_calls": calls}, {"content": "Both are mild."}, match=marker)
-    thread = _thread(client, f"Paris and Rome? {marker}")
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, tool_choice="required",
-                                                   poll_interval_ms=20)
+    thread = _thread(sdk, f"Paris and Rome? {marker}")
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, tool_choice="required",
+                                                poll_interval_ms=20)
     assert run.status == "requires_action"
     first, second = run.required_action.submit_tool_outputs.tool_calls
     assert first.id != second.id and json.loads(second.function.arguments) == {"location": "Rome"}
@@ -113,13 +114,13 @@ def test_parallel_tool_calls_and_output_validation(runs_service, client, assista
         assert answer.json()["error"]["param"].startswith("tool_outputs"), case
     not_a_list = api(runs_service, "POST", path, json={"tool_outputs": "x"})
     assert not_a_list.status_code == 400 and not_a_list.json()["error"]["param"] == "tool_outputs"
-    assert client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "requires_action"
+    assert sdk.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "requires_action"
 
     outputs = [{"tool_call_id": second.id, "output": "18C"}, {"tool_call_id": first.id, "output": "20C"}]
     racing = [gevent.spawn(api, runs_service, "POST", path, json={"tool_outputs": outputs}) for _ in range(6)]
     gevent.joinall(racing, timeout=30)
     assert sorted(g.value.status_code for g in racing) == [200] + [400] * 5  # one submit carries the run on
-    run = wait_status(client, thread.id, run.id, {"completed"})
+    run = wait_status(sdk, thread.id, run.id, {"completed"})
     first_request, sent_body = (r["body"] for r in upstream.requests(match=marker)[-2:])
     assert first_request["tool_choice"] == "required" and sent_body["tool_choice"] == "auto"
     sent = sent_body["messages"]
@@ -129,56 +130,56 @@ def test_parallel_tool_calls_and_output_validation(runs_service, client, assista
     assert late.status_code == 400 and "completed" in late.json()["error"]["message"]
 
 
-def test_cancel_while_requires_action_is_immediate(client, assistant, upstream):
+def test_cancel_while_requires_action_is_immediate(sdk, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"tool_calls": [{"name": "getCurrentWeather", "arguments": {"location": "Oslo"}}]}, match=marker)
-    thread = _thread(client, f"Oslo? {marker}")
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
+    thread = _thread(sdk, f"Oslo? {marker}")
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
     assert run.status == "requires_action"
-    cancelled = client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+    cancelled = sdk.beta.threads.runs.cancel(run.id, thread_id=thread.id)
     assert cancelled.status == "cancelled" and cancelled.cancelled_at and cancelled.required_action is None
-    (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    (step,) = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
     assert step.status == "cancelled" and step.cancelled_at
     with pytest.raises(openai.BadRequestError):
-        client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+        sdk.beta.threads.runs.cancel(run.id, thread_id=thread.id)
 
 
-def test_cancel_in_progress_stops_the_upstream_call(runs_service, client, assistant, upstream):
+def test_cancel_in_progress_stops_the_upstream_call(runs_service, sdk, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": "one two three four five six seven eight nine ten", "delay": 0.5}, match=marker)
-    thread = _thread(client, f"count {marker}")
-    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
-    wait_status(client, thread.id, run.id, {"in_progress"})
+    thread = _thread(sdk, f"count {marker}")
+    run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+    wait_status(sdk, thread.id, run.id, {"in_progress"})
     working = api(runs_service, "GET", f"/threads/{thread.id}/runs/{run.id}")
     assert working.headers["openai-poll-after-ms"] == "250"  # the SDK's poll helpers follow it
     gevent.sleep(0.7)  # a few words arrived
 
-    answer = client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+    answer = sdk.beta.threads.runs.cancel(run.id, thread_id=thread.id)
 
     assert answer.status == "cancelling"
-    run = wait_status(client, thread.id, run.id, {"cancelled"}, timeout=5)
+    run = wait_status(sdk, thread.id, run.id, {"cancelled"}, timeout=5)
     assert run.cancelled_at and run.completed_at is None
     assert upstream_outcome(upstream, marker, "disconnected")["chunks_sent"] < 12
-    message = client.beta.threads.messages.list(thread.id).data[0]
+    message = sdk.beta.threads.messages.list(thread.id).data[0]
     assert message.role == "assistant" and message.status == "incomplete"
     assert message.incomplete_details.reason == "run_cancelled" and message.content[0].text.value.startswith("one")
-    (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    (step,) = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
     assert step.status == "cancelled"
 
 
-def test_steps_list_paginates_and_retrieve_accepts_include(runs_service, client, assistant, upstream):
+def test_steps_list_paginates_and_retrieve_accepts_include(runs_service, sdk, assistant, upstream):
     marker = upstream.marker()
     call = {"name": "getCurrentWeather", "arguments": {"location": "Lima"}}
     upstream.script({"tool_calls": [call]}, {"tool_calls": [call]}, {"content": "Done."}, match=marker)
-    thread = _thread(client, f"Lima twice {marker}")
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
+    thread = _thread(sdk, f"Lima twice {marker}")
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20)
     for _ in range(2):
         outputs = [{"tool_call_id": c.id, "output": "9C"} for c in run.required_action.submit_tool_outputs.tool_calls]
-        run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
             thread_id=thread.id, run_id=run.id, tool_outputs=outputs, poll_interval_ms=20
         )
     assert run.status == "completed"
-    steps = client.beta.threads.runs.steps
+    steps = sdk.beta.threads.runs.steps
     every = steps.list(run.id, thread_id=thread.id, order="asc").data
     assert [s.type for s in every] == ["tool_calls", "tool_calls", "message_creation"]
     page = steps.list(run.id, thread_id=thread.id, order="asc", limit=2)
@@ -196,19 +197,19 @@ def test_steps_list_paginates_and_retrieve_accepts_include(runs_service, client,
         steps.retrieve("step_nope", thread_id=thread.id, run_id=run.id)
 
 
-def test_include_takes_only_the_spec_value_else_a_400_naming_it(runs_service, client, assistant, upstream):
+def test_include_takes_only_the_spec_value_else_a_400_naming_it(runs_service, sdk, assistant, upstream):
     marker = upstream.marker()
-    thread = _thread(client, f"include {marker}")
+    thread = _thread(sdk, f"include {marker}")
     for stream in (False, True):  # refused before any run starts, streamed or not
         bad = api(runs_service, "POST", f"/threads/{thread.id}/runs", params={"include[]": "step_details.everything"},
                   json={"assistant_id": assistant.id, "stream": stream})
         error = bad.json()["error"]
         assert bad.status_code == 400 and error["param"] == "include[0]" and error["type"] == "invalid_request_error"
-    assert client.beta.threads.runs.list(thread.id).data == []
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, include=[SEARCH_CONTENT],
-                                                   poll_interval_ms=20)
+    assert sdk.beta.threads.runs.list(thread.id).data == []
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, include=[SEARCH_CONTENT],
+                                                poll_interval_ms=20)
     assert run.status == "completed"
-    (step,) = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, include=[SEARCH_CONTENT]).data
+    (step,) = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id, include=[SEARCH_CONTENT]).data
     for path in (f"/threads/{thread.id}/runs/{run.id}/steps", f"/threads/{thread.id}/runs/{run.id}/steps/{step.id}"):
         bad = api(runs_service, "GET", path, params=[("include[]", SEARCH_CONTENT), ("include[]", "file_search.results")])
         error = bad.json()["error"]
@@ -218,16 +219,16 @@ def test_include_takes_only_the_spec_value_else_a_400_naming_it(runs_service, cl
         assert single.status_code == 400 and single.json()["error"]["param"] == "include"
 
 
-def test_runs_list_update_and_not_found(runs_service, client, assistant):
-    thread = _thread(client, "list me")
+def test_runs_list_update_and_not_found(runs_service, sdk, assistant):
+    thread = _thread(sdk, "list me")
     ids = []
     for _ in range(3):
-        ids.append(client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20).id)
-    listed = client.beta.threads.runs.list(thread_id=thread.id, limit=2)
+        ids.append(sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20).id)
+    listed = sdk.beta.threads.runs.list(thread_id=thread.id, limit=2)
     assert [r.id for r in listed.data] == ids[::-1][:2] and listed.has_more
-    assert [r.id for r in client.beta.threads.runs.list(thread_id=thread.id, order="asc", after=ids[0]).data] == ids[1:]
+    assert [r.id for r in sdk.beta.threads.runs.list(thread_id=thread.id, order="asc", after=ids[0]).data] == ids[1:]
     assert_schema(api(runs_service, "GET", f"/threads/{thread.id}/runs").json(), "ListRunsResponse")
-    updated = client.beta.threads.runs.update(ids[0], thread_id=thread.id, metadata={"reviewed": "yes"})
+    updated = sdk.beta.threads.runs.update(ids[0], thread_id=thread.id, metadata={"reviewed": "yes"})
     assert updated.metadata == {"reviewed": "yes"} and updated.status == "completed"
     too_many = api(runs_service, "POST", f"/threads/{thread.id}/runs/{ids[0]}", json={"metadata": {f"k{i}": "v" for i in range(17)}})
     assert too_many.status_code == 400 and too_many.json()["error"]["param"].startswith("metadata")
@@ -243,14 +244,14 @@ def test_runs_list_update_and_not_found(runs_service, client, assistant):
         assert answer.status_code in (400, 404) and answer.json()["error"]["param"] == param, body
 
 
-def test_create_thread_and_run_and_thread_delete_removes_runs(runs_service, client, assistant):
-    run = client.beta.threads.create_and_run_poll(
+def test_create_thread_and_run_and_thread_delete_removes_runs(runs_service, sdk, assistant):
+    run = sdk.beta.threads.create_and_run_poll(
         assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "new thread"}]}, poll_interval_ms=20
     )
     assert run.status == "completed"
-    assert client.beta.threads.messages.list(run.thread_id).data[0].run_id == run.id
-    steps = client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id).data
-    assert client.beta.threads.delete(run.thread_id).deleted
+    assert sdk.beta.threads.messages.list(run.thread_id).data[0].run_id == run.id
+    steps = sdk.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id).data
+    assert sdk.beta.threads.delete(run.thread_id).deleted
     assert api(runs_service, "GET", f"/threads/{run.thread_id}/runs/{run.id}").status_code == 404
     assert steps and runs_service_store_missing(runs_service, run, steps)
 
@@ -267,11 +268,11 @@ def runs_service_store_missing(service, run, steps) -> bool:
 
 
 def test_no_upstream_configured_is_a_503_and_leaves_no_run(bare_service):
-    client = sdk(bare_service)
-    assistant = client.beta.assistants.create(model="gpt-4o")
-    thread = _thread(client, "anyone there?")
+    sdk = sdk_on(bare_service)
+    assistant = sdk.beta.assistants.create(model="gpt-4o")
+    thread = _thread(sdk, "anyone there?")
     with pytest.raises(openai.APIStatusError) as caught:
-        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+        sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
     assert caught.value.status_code == 503 and "UPSTREAM_BASE_URL" in caught.value.message
-    assert client.beta.threads.runs.list(thread_id=thread.id).data == []
-    client.beta.threads.messages.create(thread.id, role="user", content="the thread is still free")
+    assert sdk.beta.threads.runs.list(thread_id=thread.id).data == []
+    sdk.beta.threads.messages.create(thread.id, role="user", content="the thread is still free")

@@ -4,8 +4,10 @@ import uuid
 
 import pytest
 
+from tests.conftest import BACKENDS
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+
+@pytest.fixture(params=BACKENDS)
 def shared(request, settings_for):
     """Return (settings, store, blobs) that several workers share: SQLite + a blob folder, or a fresh
     DynamoDB Local table + a fresh prefix of moto's S3 (tests/conftest.py `dynamodb_local`, `s3_server`)."""
