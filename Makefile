@@ -52,7 +52,7 @@ $(NODE_OPENAI)/.installed:
 	touch $@
 
 # Caddy and shellcheck from the distribution for tests/deploy (installed only when missing). If
-# apt cannot install one, say so loudly and leave a marker: its tests are then skipped, counted.
+# apt cannot install one, say so loudly and leave a marker: its tests then fail, naming the command.
 SYSTEM_TOOLS := caddy shellcheck
 .PHONY: system-tools
 system-tools:
@@ -61,7 +61,7 @@ system-tools:
 	if [ -n "$$missing" ]; then echo "installing$$missing (apt-get)"; \
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) || true; fi; \
 	for t in $(SYSTEM_TOOLS); do if command -v $$t >/dev/null; then rm -f .cache/unavailable/$$t; else \
-		echo "*** WARNING: could not install $$t (apt-get install -y $$t): its tests will be SKIPPED ***" >&2; \
+		echo "*** WARNING: could not install $$t (apt-get install -y $$t): its tests will FAIL ***" >&2; \
 		touch .cache/unavailable/$$t; fi; done
 
 # The production process set in the foreground, socket, pid and logs in ./var: `make supervise`

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import queue
+import random
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Union
@@ -43,9 +45,22 @@ class SqliteStore(Store):
         self._lock = threading.Lock()
         self._pool_size = pool_size
         with self._connection() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            self._set_wal(db)
             for statement in SCHEMA:
                 db.execute(statement)
+
+    @staticmethod
+    def _set_wal(db: sqlite3.Connection) -> None:
+        """Switch the file to WAL; workers opening one new file together may find it locked, so retry."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
