@@ -25,6 +25,7 @@ from askservice import ids
 from askservice.blobs.base import BlobStore
 from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services import keys
+from askservice.services.crud import objects
 from askservice.services.engine.leases import Leases
 from askservice.services.file_search import deletion
 from askservice.services.file_search.chunking import AUTO
@@ -151,7 +152,7 @@ class VectorStoresService:
         """Return a page of the client's vector store objects."""
         page = self.store.query_index(keys.owned(owner, "vector_store"), after=after, before=before, limit=limit,
                                       order=order)
-        return Page([to_object(item) for item in page.items], page.has_more)
+        return objects(page, to_object)
 
     def modify(self, owner: str, vs_id: str, changes: dict[str, Any]) -> dict:
         """Change name, metadata and expires_after (None removes the expiry); return the object."""
@@ -253,7 +254,7 @@ class VectorStoresService:
         where = {k: v for k, v in (("status", status), ("batch_id", batch_id)) if v}
         page = self.store.query(keys.vector_store_pk(vs_id), keys.FILE, after=keys.cursor(keys.FILE, after),
                                 before=keys.cursor(keys.FILE, before), limit=limit, order=order, where=where or None)
-        return Page([file_object(item) for item in page.items], page.has_more)
+        return objects(page, file_object)
 
     def modify_file(self, owner: str, vs_id: str, file_id: str, attributes: dict | None) -> dict:
         """Replace a file's attributes (search filters see them at once)."""

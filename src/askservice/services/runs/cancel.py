@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from askservice import metrics
 from askservice.errors import InvalidRequestError, NotFoundError
+from askservice.services.crud import not_found
 from askservice.services.engine.executor import CANCELLING, WORKING, Executors
 from askservice.services.runs.records import StateChanged, change, run_object
 from askservice.services.runs.settle import Settler
@@ -59,4 +60,4 @@ class Canceller:
 
     @staticmethod
     def _missing(item: Item) -> NotFoundError:
-        return NotFoundError(f"No run found with id '{item['id']}'.", param="run_id")
+        return not_found("run", item["id"], "run_id")

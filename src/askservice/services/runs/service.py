@@ -12,10 +12,11 @@ from typing import Mapping
 
 from askservice import metrics
 from askservice.config import Settings
-from askservice.errors import ConflictError, NotFoundError
+from askservice.errors import ConflictError
 from askservice.ids import is_valid, new_id
 from askservice.llm import LLMClient
 from askservice.services import keys
+from askservice.services.crud import not_found, objects
 from askservice.services.engine.events import Events
 from askservice.llm import require_upstream
 from askservice.services.engine.executor import Executors
@@ -136,7 +137,7 @@ class Runs:
             if thread is None:  # look again: the thread changed under us (or was not read yet)
                 thread = self.threads.item(thread_id)
                 if thread is None:
-                    raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
+                    raise not_found("thread", thread_id, "thread_id")
                 if self.settler.active_run(thread) is not None:
                     raise self._busy(thread_id)
             self.store.transact([
@@ -158,7 +159,7 @@ class Runs:
         item = self.store.get(*keys.run(thread_id, run_id)) if valid else None
         if item is None or item.get("owner") != owner:
             self.threads.owned(owner, thread_id)  # name the thread when it is the one missing
-            raise NotFoundError(f"No run found with id '{run_id}'.", param="run_id")
+            raise not_found("run", run_id, "run_id")
         return self.settler.settle(item)
 
     def get(self, owner: str, thread_id: str, run_id: str) -> dict:
@@ -171,7 +172,7 @@ class Runs:
         thread = self.threads.owned(owner, thread_id)
         page = self.store.query(thread["pk"], keys.RUN, limit=limit, order=order,
                                 after=keys.cursor(keys.RUN, after), before=keys.cursor(keys.RUN, before))
-        return Page([run_object(self.settler.settle(item)) for item in page.items], page.has_more)
+        return objects(page, lambda item: run_object(self.settler.settle(item)))
 
     def modify(self, owner: str, thread_id: str, run_id: str, metadata: dict | None) -> dict:
         """Replace a run's metadata (None leaves it); return the run object."""
@@ -206,14 +207,14 @@ class Runs:
         """Return a page of a run's step objects (`include`: see `shaped_step`)."""
         self.owned(owner, thread_id, run_id)
         page = self.steps.page(run_id, limit=limit, order=order, after=after, before=before)
-        return Page([shaped_step(item, include) for item in page.items], page.has_more)
+        return objects(page, lambda item: shaped_step(item, include))
 
     def get_step(self, owner: str, thread_id: str, run_id: str, step_id: str, include: list[str] | tuple = ()) -> dict:
         """Return one run step object."""
         self.owned(owner, thread_id, run_id)
         item = self.steps.item(run_id, step_id)
         if item is None:
-            raise NotFoundError(f"No run step found with id '{step_id}'.", param="step_id")
+            raise not_found("run step", step_id, "step_id")
         return shaped_step(item, include)
 
     # -- the thread's delete, the sweeper -----------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Callable
 
 from askservice import metrics
-from askservice.errors import ConflictError, InvalidRequestError, NotFoundError
+from askservice.errors import ConflictError, InvalidRequestError
+from askservice.services.crud import not_found
 from askservice.services.engine.events import Events
 from askservice.services.engine.leases import Leases
 from askservice.services.runs.records import run_object, step_object
@@ -68,7 +69,7 @@ class Submitter:
         def attempt(n: int) -> tuple[Item, Item, Item, dict]:
             current = item if n == 0 else self.settler.settle(self.store.get(item["pk"], item["sk"]))
             if current is None:
-                raise NotFoundError(f"No run found with id '{item['id']}'.", param="run_id")
+                raise not_found("run", item["id"], "run_id")
             given = answers(current, outputs)
             step = self.steps.item(current["id"], current["tool_step_id"])
             done = answered(step, given)
