@@ -31,7 +31,7 @@ from askservice.config import Settings  # noqa: E402
 from askservice.services import keys  # noqa: E402
 from askservice.services.engine.leases import Leases  # noqa: E402
 from askservice.services.file_search import build_file_search  # noqa: E402
-from askservice.services.file_search.chunking import encoding  # noqa: E402
+from askservice.services.engine.tokenizer import encoding  # noqa: E402
 from askservice.services.file_search.index import Index  # noqa: E402
 from askservice.services.file_search.search import Retriever  # noqa: E402
 from askservice.store import open_store  # noqa: E402

@@ -67,3 +67,22 @@ def assert_schema(obj, component: str):
         f"  at {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:10]
     )
     return obj
+
+
+@functools.cache
+def _stream_event_components() -> dict[str, str]:
+    """Return the component of each Responses stream event, by its `type` (from `ResponseStreamEvent`)."""
+    schemas = _registry().contents(SPEC_URI)["components"]["schemas"]
+    found = {}
+    for ref in schemas["ResponseStreamEvent"]["anyOf"]:
+        name = ref["$ref"].rsplit("/", 1)[1]
+        for kind in schemas[name].get("properties", {}).get("type", {}).get("enum", []):
+            found[kind] = name
+    return found
+
+
+def assert_stream_event(event: dict) -> dict:
+    """Validate a Responses stream event against the component its `type` names (precise errors)."""
+    component = _stream_event_components().get(event.get("type"))
+    assert component is not None, f"not an event of the spec: {event.get('type')!r}"
+    return assert_schema(event, component)

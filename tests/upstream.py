@@ -42,6 +42,8 @@ A response SPEC (every key optional)
     raw              a body sent verbatim (status 200 and JSON unless `status` / `content_type`
                      say otherwise): a garbled answer, or a hand-written SSE stream
     finish_reason    overrides "stop" / "tool_calls"
+    reasoning        reasoning text streamed first as `reasoning_content` deltas (a reasoning model's
+                     thinking); a request with `logprobs: true` gets a logprob entry per content piece
     usage            overrides the computed usage object
 """
 
@@ -289,7 +291,14 @@ def chat(body: dict, spec: dict, entry: dict, start_response):
         return b"data: " + json.dumps(obj).encode() + b"\n\n"
 
     events = [chunk({"role": "assistant", "content": "" if content is not None else None})]
-    events += [chunk({"content": piece}) for piece in _split(content or "", spec.get("chunks"))]
+    events += [chunk({"reasoning_content": piece}) for piece in _split(spec.get("reasoning") or "", spec.get("chunks"))]
+    for piece in _split(content or "", spec.get("chunks")):
+        event = chunk({"content": piece})
+        if body.get("logprobs"):
+            logprob = {"token": piece, "logprob": -0.5, "bytes": list(piece.encode()),
+                      "top_logprobs": [{"token": piece, "logprob": -0.5, "bytes": list(piece.encode())}][:body.get("top_logprobs") or 0]}
+            event = event.replace(b'"logprobs": null', b'"logprobs": ' + json.dumps({"content": [logprob]}).encode(), 1)
+        events.append(event)
     for call in calls:
         head = {"index": call["index"], "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
         events.append(chunk({"tool_calls": [head]}))

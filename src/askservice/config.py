@@ -45,6 +45,7 @@ class Settings:
     max_file_bytes: int = 536_870_912
     run_lease_seconds: float = 30.0
     run_expires_seconds: int = 600
+    model_context_tokens: int = 128_000
 
     def __post_init__(self) -> None:
         _scheme("STORE_URL", self.store_url, STORE_SCHEMES)
@@ -84,6 +85,9 @@ class Settings:
             max_file_bytes=_int("MAX_FILE_BYTES", get("MAX_FILE_BYTES"), cls.max_file_bytes, low=1),
             run_lease_seconds=_float("RUN_LEASE_SECONDS", get("RUN_LEASE_SECONDS"), cls.run_lease_seconds),
             run_expires_seconds=_int("RUN_EXPIRES_SECONDS", get("RUN_EXPIRES_SECONDS"), cls.run_expires_seconds, low=1),
+            model_context_tokens=_int(
+                "MODEL_CONTEXT_TOKENS", get("MODEL_CONTEXT_TOKENS"), cls.model_context_tokens, low=256
+            ),
         )
 
 

@@ -16,6 +16,7 @@ from askservice.services.engine.leases import Leases
 from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
 from askservice.services.messages import MessageRecords, MessagesService
+from askservice.services.responses import Responses
 from askservice.services.runs import Runs
 from askservice.services.runs.settle import Settler
 from askservice.services.runs.steps import Steps
@@ -37,6 +38,7 @@ class Services:
     threads: ThreadsService
     messages: MessagesService
     runs: Runs
+    responses: Responses
     sweeper: Sweeper
 
 
@@ -56,8 +58,10 @@ def build_services(settings: Settings) -> Services:
     messages = MessagesService(store, threads, checker, settler.active_run)
     runs = Runs(settings, store, llm, threads, messages, records, assistants, leases, steps, settler,
                 server_tools={"file_search": file_search.tool})
+    responses = Responses(settings, store, llm, leases)
     return Services(
         settings=settings, store=store, ask=AskService(settings, llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
-        sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep, file_search.sweep]),
+        responses=responses,
+        sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep, file_search.sweep, responses.sweep]),
     )

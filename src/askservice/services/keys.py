@@ -21,6 +21,8 @@ INGESTING = "ingest#active"
 """The owner-index partition of every vector-store file being ingested (the sweeper's list)."""
 DELETING_FILES = "files#deleting"
 """The owner-index partition of files marked deleted whose removal is not finished (the sweeper's list)."""
+ACTIVE_RESPONSES = "responses#active"
+"""The owner-index partition of every response in progress (the sweeper's list)."""
 DELETING_VECTOR_STORES = "vector_stores#deleting"
 """The owner-index partition of vector stores marked deleted whose removal is not finished (the sweeper's list)."""
 
@@ -98,6 +100,11 @@ def batch(vector_store_id: str, batch_id: str) -> tuple[str, str]:
 def ingesting(vector_store_id: str, file_id: str) -> dict[str, str]:
     """Return the owner-index keys that list a vector-store file while it is being ingested."""
     return {"gsi1pk": INGESTING, "gsi1sk": f"{vector_store_id}/{file_id}"}
+
+
+def response(response_id: str) -> tuple[str, str]:
+    """Return the key of a response (its object, its input items and the items it continues)."""
+    return f"resp#{response_id}", META
 
 
 def owned(owner: str, kind: str) -> str:

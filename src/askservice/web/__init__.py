@@ -17,6 +17,7 @@ from askservice.web import (
     messages,
     metrics,
     requestlog,
+    responses,
     runs,
     threads,
     vector_store_files,
@@ -26,7 +27,7 @@ from askservice.web import (
 PREFIXES = ("/v1", "/api/v1")
 BLUEPRINTS = (
     health.bp, ask.bp, files.bp, vector_stores.bp, vector_store_files.bp, assistants.bp, threads.bp, messages.bp,
-    runs.bp,
+    runs.bp, responses.bp,
 )
 
 

@@ -66,6 +66,18 @@ def parse(model: type[M], data: Any) -> M:
         raise _first_error(exc) from None
 
 
+def parse_at(model: type[M], data: Any, where: str) -> M:
+    """Validate a part of a body found at param `where` (`input[2]`); the 400 names the param inside it."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = _first_error(exc)
+        inner = error.param
+        param = where + ("." + inner if inner and not inner.startswith("[") else inner or "")
+        message = error.message.replace(f"'{inner}'", f"'{param}'") if inner else f"Invalid '{param}': {error.message}"
+        raise InvalidRequestError(message, param=param, code=error.code) from None
+
+
 def parse_body(model: type[M], optional: bool = False, form_encoded: bool = False) -> M:
     """Validate the JSON body into `model` (see `json_body` for the flags)."""
     return parse(model, json_body(optional=optional, form_encoded=form_encoded))

@@ -37,8 +37,11 @@ class Notes:
     def __init__(self):
         self.notes: list[tuple] = []
 
-    def text(self, piece: str) -> None:
+    def text(self, piece: str, logprobs: list[dict] | None) -> None:
         self.notes.append(("text", piece))
+
+    def reasoning(self, piece: str) -> None:
+        self.notes.append(("reasoning", piece))
 
     def call(self, call: Call) -> None:
         self.notes.append(("call", call.id, call.name, call.type))
@@ -96,6 +99,22 @@ def test_a_turn_hands_text_to_the_recorder_and_returns_it_with_usage(upstream, s
     assert (sent["stream"], sent["stream_options"], sent["temperature"], sent["max_tokens"]) == \
         (True, {"include_usage": True}, 0.5, 300)
     assert "tools" not in sent and "top_p" not in sent
+
+
+def test_reasoning_and_options_pass_through_and_usage_details_are_kept(upstream, store):
+    marker = upstream.marker()
+    usage = {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15,
+             "prompt_tokens_details": {"cached_tokens": 4}, "completion_tokens_details": {"reasoning_tokens": 2}}
+    upstream.script({"content": "yes", "reasoning": "let me think", "usage": usage}, match=marker)
+    notes = Notes()
+
+    result = _executor(upstream, store).turn(_context(marker, options={"reasoning_effort": "low", "user": "u"}), notes)
+
+    assert [kind for kind, _ in notes.notes] == ["reasoning", "reasoning", "reasoning", "text"]
+    assert result.reasoning == "let me think" and result.text == "yes"
+    assert (result.cached_tokens, result.reasoning_tokens, result.usage["total_tokens"]) == (4, 2, 15)
+    sent = upstream.requests(match=marker)[-1]["body"]
+    assert (sent["reasoning_effort"], sent["user"]) == ("low", "u")
 
 
 def test_tool_calls_come_with_ids_types_and_arguments_and_server_tools_run_here(upstream, store):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from askservice.services.file_search.chunking import chunk_text, encoding
+from askservice.services.engine.tokenizer import encoding
+from askservice.services.file_search.chunking import chunk_text
 
 
 def test_tokenizer_works_offline_and_counts():

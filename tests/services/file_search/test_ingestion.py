@@ -7,7 +7,7 @@ import gevent
 from askservice.blobs import open_blobs
 from askservice.services import keys
 from askservice.services.engine.sweeper import Sweeper
-from askservice.services.file_search.chunking import encoding
+from askservice.services.engine.tokenizer import encoding
 from askservice.services.file_search.contents import INGESTION_FIELDS
 from askservice.store import open_store
 from tests.servers import wait_until

@@ -47,3 +47,5 @@ class TurnContext:
     tool_choice: str | dict | None = None
     """`none`/`auto`/`required`, `{"type": "function", ...}`, or `{"type": <server tool type>}`."""
     parallel_tool_calls: bool = True
+    options: dict = field(default_factory=dict)
+    """Further chat-completions parameters sent as they are (`reasoning_effort`, `logprobs`, `user`, ...)."""

@@ -75,13 +75,22 @@ class TurnResult:
     calls: list[Call]
     finish_reason: str | None
     usage: dict
+    reasoning: str = ""
+    """The reasoning text the upstream streamed (`reasoning_content`), if any."""
+    cached_tokens: int = 0
+    """Prompt tokens the upstream says it read from its cache."""
+    reasoning_tokens: int = 0
+    """Completion tokens the upstream says went to reasoning."""
 
 
 class Recorder(Protocol):
     """Where a turn's deltas go, as they arrive (the API that uses the engine implements it)."""
 
-    def text(self, piece: str) -> None:
-        """A piece of the answer's text."""
+    def text(self, piece: str, logprobs: list[dict] | None) -> None:
+        """A piece of the answer's text, with its tokens' logprobs when they were asked for."""
+
+    def reasoning(self, piece: str) -> None:
+        """A piece of the model's reasoning (`reasoning_content` of open reasoning models)."""
 
     def call(self, call: Call) -> None:
         """A tool call begins (its id and type are known; its name may still be empty)."""
@@ -111,6 +120,7 @@ class Executor:
         self.lost = False
         self._upstream = None
         self._pieces: list[str] = []
+        self._reasoning: list[str] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
 
@@ -175,7 +185,7 @@ class Executor:
     def turn(self, context: TurnContext, recorder: Recorder) -> TurnResult:
         """Make one upstream call, handing its deltas to `recorder`; return what it answered."""
         request = self.request(context)
-        self._pieces = []
+        self._pieces, self._reasoning = [], []
         calls: list[Call] = []
         by_index: dict[int, Call] = {}
         finish, usage = None, None
@@ -187,9 +197,13 @@ class Executor:
                 usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices") or []:
                     delta = choice.get("delta") or {}
+                    thought = delta.get("reasoning_content") or delta.get("reasoning")
+                    if thought and isinstance(thought, str):
+                        self._reasoning.append(thought)
+                        recorder.reasoning(thought)
                     if delta.get("content"):
                         self._pieces.append(delta["content"])
-                        recorder.text(delta["content"])
+                        recorder.text(delta["content"], (choice.get("logprobs") or {}).get("content"))
                     for piece in delta.get("tool_calls") or []:
                         self._call_delta(context, recorder, piece, by_index, calls)
                     finish = choice.get("finish_reason") or finish
@@ -201,8 +215,13 @@ class Executor:
             if upstream is not None and not upstream.closed:  # read to its end, it went back to the pool
                 upstream.close()
         self.check()
-        text = self.text
-        return TurnResult(text, calls, finish, self._usage(context, request, usage, text, calls))
+        text, reasoning = self.text, "".join(self._reasoning)
+        details = usage or {}
+        return TurnResult(
+            text, calls, finish, self._usage(context, request, usage, text + reasoning, calls), reasoning,
+            cached_tokens=int((details.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
+            reasoning_tokens=int((details.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0),
+        )
 
     def request(self, context: TurnContext) -> dict:
         """Return the chat-completions request of a turn (streamed, with usage)."""
@@ -217,6 +236,7 @@ class Executor:
         for name in ("temperature", "top_p", "response_format"):
             if getattr(context, name) is not None:
                 body[name] = getattr(context, name)
+        body.update(context.options)
         if context.completion_budget is not None:
             if context.completion_budget <= 0:
                 raise LimitReached("max_completion_tokens")

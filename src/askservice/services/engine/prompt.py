@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 
 def estimate_tokens(text: str) -> int:
@@ -33,12 +34,19 @@ def call_messages(calls: list[dict]) -> list[dict]:
     ]
 
 
-def fit(head: list[dict], history: list[dict], tail: list[dict], budget: int) -> list[dict] | None:
-    """Drop the oldest `history` messages until everything fits in `budget` tokens; None if it cannot."""
-    fixed = sum(message_tokens(m) for m in head + tail)
-    kept = list(history)
-    while kept and fixed + sum(message_tokens(m) for m in kept) > budget:
-        kept.pop(0)
-    if fixed + sum(message_tokens(m) for m in kept) > budget or not (kept or tail):
+def fit(head: list[dict], history: list[dict], tail: list[dict], budget: int,
+        measure: Callable[[dict], int] = message_tokens) -> list[dict] | None:
+    """Drop the oldest `history` messages until everything fits in `budget` tokens; None if it cannot.
+
+    `measure` counts one message's tokens (an estimate by default). Tool results whose call was
+    dropped go with it (an upstream refuses a tool message that answers no call)."""
+    fixed = sum(measure(m) for m in head + tail)
+    sizes = [measure(m) for m in history]
+    start, total = 0, sum(sizes)
+    while start < len(history) and (fixed + total > budget or history[start].get("role") == "tool"):
+        total -= sizes[start]
+        start += 1
+    kept = history[start:]
+    if fixed + total > budget or not (kept or tail):
         return None
     return kept

@@ -1,18 +1,15 @@
-"""Split text into overlapping windows of tokens, counted with an offline BPE tokenizer.
+"""Split text into overlapping windows of tokens, counted with the engine's offline tokenizer.
 
-`bpe-openai` ships the o200k_base vocabulary inside the package (tiktoken would download it at
-first use, which fails on a closed network). The spec's strategies: `auto` is 800 tokens with
-400 of overlap; `static` takes `max_chunk_size_tokens` (100-4096) and `chunk_overlap_tokens`
-(at most half of it).
+The spec's strategies: `auto` is 800 tokens with 400 of overlap; `static` takes
+`max_chunk_size_tokens` (100-4096) and `chunk_overlap_tokens` (at most half of it).
 """
 
 from __future__ import annotations
 
-import functools
-import warnings
 from dataclasses import dataclass
 
-ENCODING = "o200k_base"
+from askservice.services.engine.tokenizer import encoding
+
 AUTO = {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}
 
 
@@ -22,17 +19,6 @@ class Chunk:
 
     text: str
     tokens: int
-
-
-@functools.lru_cache(maxsize=1)
-def encoding():
-    """Return the tokenizer (loaded once per process; it takes most of a second)."""
-    with warnings.catch_warnings():
-        # bpe-openai 0.1.4 reads its bundled vocabulary through a deprecated importlib call
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import bpe_openai
-
-        return bpe_openai.get_encoding(ENCODING)
 
 
 def chunk_text(text: str, max_tokens: int = 800, overlap: int = 400) -> list[Chunk]:

@@ -12,7 +12,8 @@ from askservice import metrics
 from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services.crud import not_found
 from askservice.services.engine.executor import CANCELLING, WORKING, Executors
-from askservice.services.runs.records import StateChanged, change, run_object
+from askservice.services.engine.state import StateChanged, change
+from askservice.services.runs.records import run_object
 from askservice.services.runs.settle import Settler
 from askservice.store.base import ConditionFailed, Item, Store
 from askservice.store.conflicts import retry_on_conflict

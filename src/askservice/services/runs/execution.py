@@ -35,7 +35,8 @@ from askservice.services.engine.leases import Leases
 from askservice.services.engine.tools import ServerTool, ToolContext
 from askservice.services.messages import MessageRecords
 from askservice.services.runs.prompt import chat_content, step_messages
-from askservice.services.runs.records import EXECUTING, StateChanged, change, finish_fields, now, run_object
+from askservice.services.engine.state import StateChanged, change
+from askservice.services.runs.records import EXECUTING, finish_fields, now, run_object
 from askservice.services.runs.recorder import RunRecorder
 from askservice.services.runs.steps import Steps
 from askservice.services.together import Later

@@ -46,7 +46,7 @@ class RunRecorder:
 
     # -- the engine's Recorder ----------------------------------------------------------------
 
-    def text(self, piece: str) -> None:
+    def text(self, piece: str, logprobs: list[dict] | None = None) -> None:
         if self.message is None:
             self._open_message()
         self.events.emit(
@@ -54,6 +54,9 @@ class RunRecorder:
             {"id": self.message["id"], "object": "thread.message.delta",
              "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece, "annotations": []}}]}},
         )
+
+    def reasoning(self, piece: str) -> None:
+        """Runs have no place for reasoning (the Assistants API shows none): it is dropped."""
 
     def call(self, call: Call) -> None:
         if self._open("tool_calls") is None:

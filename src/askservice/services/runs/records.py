@@ -1,4 +1,4 @@
-"""Run and run-step items, their API objects, and the conditional status change of a run.
+"""Run and run-step items and their API objects (a run's status changes with the engine's `change`).
 
 A run is the item `keys.run(thread, run)`, a step `keys.step(run, step)`; the fields of the API
 object are top-level attributes (so that a metadata update and the executor's transitions
@@ -13,8 +13,7 @@ import time
 from typing import Iterable
 
 from askservice.services.engine import leases
-from askservice.store.base import Item, Operation, Store, Update
-from askservice.store.conflicts import retry_on_conflict
+from askservice.store.base import Item
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 LEASED = frozenset({"queued", "in_progress", "cancelling"})
@@ -22,8 +21,6 @@ EXECUTING = frozenset({"in_progress", "cancelling"})
 """The states in which an executor carries the run (and may end it)."""
 STAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
 """The timestamp attribute each end state sets, on steps and runs (a run object has no `expired_at`)."""
-CHANGE_TRIES = 20
-"""Tries of a status change that loses races with writers that leave the status alone (metadata, lease)."""
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 """The spec's one `include[]` value: file_search result contents in run steps."""
 
@@ -37,14 +34,6 @@ STEP_FIELDS = (
     "id", "object", "created_at", "run_id", "assistant_id", "thread_id", "type", "status", "cancelled_at",
     "completed_at", "expired_at", "failed_at", "last_error", "step_details", "usage", "metadata",
 )
-
-
-class StateChanged(Exception):
-    """The run left the states a writer expected (cancelled, swept, finished elsewhere)."""
-
-    def __init__(self, item: Item | None):
-        super().__init__(item.get("status") if item else "deleted")
-        self.item = item
 
 
 def now() -> int:
@@ -74,33 +63,6 @@ def shaped_step(item: Item, include: Iterable[str] = ()) -> dict:
             call = {**call, "file_search": {**call["file_search"], "results": results}}
         calls.append(call)
     return {**step, "step_details": {**step["step_details"], "tool_calls": calls}}
-
-
-def change(
-    store: Store, item: Item, set: Item, remove: Iterable[str] = (), allowed: Iterable[str] = ACTIVE,
-    also: Iterable[Operation] = (),
-) -> Item:
-    """Write `set`/`remove` on a run at its version, as long as its status is in `allowed`.
-
-    `also`: writes that go in the same transaction (a step, a message), all or none. A
-    concurrent writer (a metadata update, a lease renewal) only makes it re-read and retry; a
-    status outside `allowed` (or a deleted run) raises StateChanged with the current item.
-    """
-    allowed, remove, also = frozenset(allowed), tuple(remove), list(also)
-
-    def attempt(n: int) -> Item:
-        current = item if n == 0 else store.get(item["pk"], item["sk"])
-        if current is None or current.get("status") not in allowed:
-            raise StateChanged(current)
-        pk, sk, version = current["pk"], current["sk"], current["version"]
-        if not also:
-            return store.update(pk, sk, set=set, remove=remove, expected_version=version)
-        store.transact([Update(pk, sk, set=set, remove=remove, expected_version=version), *also])
-        written = {k: v for k, v in current.items() if k not in remove}
-        written.update(set, version=current["version"] + 1)
-        return written
-
-    return retry_on_conflict(attempt, CHANGE_TRIES, lambda: StateChanged(store.get(item["pk"], item["sk"])))
 
 
 def finish_fields(status: str) -> tuple[Item, tuple[str, ...]]:

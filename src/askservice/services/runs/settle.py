@@ -14,7 +14,8 @@ from typing import Iterable
 from askservice import metrics
 from askservice.services import keys
 from askservice.services.engine.leases import Leases
-from askservice.services.runs.records import ACTIVE, LEASED, StateChanged, change, finish_fields
+from askservice.services.engine.state import StateChanged, change
+from askservice.services.runs.records import ACTIVE, LEASED, finish_fields
 from askservice.services.runs.steps import Steps
 from askservice.store.base import Item, Store
 

@@ -1,0 +1,303 @@
+"""Request models of /responses, mirroring the spec (`CreateResponse`, `InputItem`, `FunctionTool`, ...).
+
+Each input item and content part is checked by the model of its `type` (`items()`), so an error
+names a plain param (`input[2].content[0].image_url`). Unknown fields are ignored, as at OpenAI.
+Tools the server does not execute yet (web_search, mcp, file_search in responses, ...) are a 400
+naming them rather than being dropped in silence.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+from askservice.errors import InvalidRequestError
+from askservice.web.pages import ListQuery
+from askservice.web.schemas.assistants import FunctionDefinition, Metadata, Temperature, TopP, invalid
+from askservice.web.validation import parse_at
+
+INCLUDABLE = (
+    "message.output_text.logprobs", "reasoning.encrypted_content", "message.input_image.image_url",
+    "file_search_call.results", "web_search_call.results", "web_search_call.action.sources",
+    "computer_call_output.output.image_url", "code_interpreter_call.outputs",
+)
+"""The spec's `IncludeEnum`: every value is accepted; the first two change what is returned (README)."""
+MAX_INPUT_ITEMS = 10_000
+
+
+class InputText(BaseModel):
+    type: Literal["input_text"]
+    text: StrictStr
+
+
+class InputImage(BaseModel):
+    type: Literal["input_image"]
+    image_url: StrictStr | None = None
+    file_id: StrictStr | None = None
+    detail: Literal["low", "high", "auto"] = "auto"
+
+    @model_validator(mode="after")
+    def _url_given(self):
+        if self.image_url is None:
+            raise invalid("give the image as 'image_url' (a URL or a base64 data URL); file_id images are not supported")
+        return self
+
+
+class InputFile(BaseModel):
+    type: Literal["input_file"]
+    file_data: StrictStr | None = None
+    filename: StrictStr | None = None
+    file_id: StrictStr | None = None
+    file_url: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _data_given(self):
+        if self.file_data is None:
+            raise invalid("give the file as 'file_data' (a base64 data URL); file_id and file_url are not supported")
+        return self
+
+
+class OutputText(BaseModel):
+    type: Literal["output_text"]
+    text: StrictStr
+    annotations: list[dict[str, Any]] = Field(default_factory=list)
+    logprobs: list[dict[str, Any]] | None = None
+
+
+class Refusal(BaseModel):
+    type: Literal["refusal"]
+    refusal: StrictStr
+
+
+INPUT_PARTS = {"input_text": InputText, "input_image": InputImage, "input_file": InputFile}
+ASSISTANT_PARTS = {"output_text": OutputText, "refusal": Refusal}
+
+
+class Message(BaseModel):
+    type: Literal["message"] = "message"
+    id: StrictStr | None = None
+    role: Literal["user", "assistant", "system", "developer"]
+    content: StrictStr | Annotated[list[dict[str, Any]], Field(min_length=1)]
+
+
+class FunctionCall(BaseModel):
+    type: Literal["function_call"]
+    id: StrictStr | None = None
+    call_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    name: StrictStr
+    arguments: StrictStr
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class FunctionCallOutput(BaseModel):
+    type: Literal["function_call_output"]
+    id: StrictStr | None = None
+    call_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    output: Annotated[StrictStr, Field(max_length=10_485_760)] | list[dict[str, Any]]
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class SummaryText(BaseModel):
+    type: Literal["summary_text"]
+    text: StrictStr
+
+
+class ReasoningText(BaseModel):
+    type: Literal["reasoning_text"]
+    text: StrictStr
+
+
+class Reasoning(BaseModel):
+    type: Literal["reasoning"]
+    id: StrictStr
+    summary: list[SummaryText]
+    content: list[ReasoningText] | None = None
+    encrypted_content: StrictStr | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class ItemReference(BaseModel):
+    type: Literal["item_reference"] = "item_reference"
+    id: StrictStr
+
+
+ITEMS = {"message": Message, "function_call": FunctionCall, "function_call_output": FunctionCallOutput,
+         "reasoning": Reasoning, "item_reference": ItemReference}
+
+
+def input_items(raw: list[Any], param: str = "input") -> list[dict]:
+    """Check every input item (and its content parts) by its type; return them as plain dicts."""
+    items = []
+    for index, item in enumerate(raw):
+        where = f"{param}[{index}]"
+        kind = item.get("type", "message") if isinstance(item, dict) else None
+        if kind not in ITEMS:
+            raise InvalidRequestError(
+                f"Invalid '{where}.type': expected one of {', '.join(ITEMS)}.", param=f"{where}.type", code="invalid_value"
+            )
+        checked = parse_at(ITEMS[kind], item, where).model_dump(exclude_none=True)
+        if kind == "message" and isinstance(checked["content"], list):
+            parts = ASSISTANT_PARTS if checked["role"] == "assistant" else INPUT_PARTS
+            checked["content"] = [_part(parts, part, f"{where}.content[{i}]") for i, part in enumerate(checked["content"])]
+        if kind == "function_call_output" and isinstance(checked["output"], list):
+            checked["output"] = [_part(INPUT_PARTS, part, f"{where}.output[{i}]") for i, part in enumerate(checked["output"])]
+        items.append(checked)
+    return items
+
+
+def _part(models: dict[str, type[BaseModel]], part: Any, where: str) -> dict:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind not in models:
+        raise InvalidRequestError(
+            f"Invalid '{where}.type': expected one of {', '.join(models)}.", param=f"{where}.type", code="invalid_value"
+        )
+    return parse_at(models[kind], part, where).model_dump(exclude_none=True)
+
+
+class FunctionTool(FunctionDefinition):
+    """`FunctionTool`: the function itself is the tool (no `function` wrapper, unlike chat)."""
+
+    type: Literal["function"]
+
+    def stored(self) -> dict:
+        """Return the tool as a response echoes it."""
+        return {"type": "function", "name": self.name, "description": self.description,
+                "parameters": self.parameters, "strict": True if self.strict is None else self.strict}
+
+
+class ToolChoice(BaseModel):
+    """`ToolChoiceFunction` or `ToolChoiceAllowed` (the modes are plain strings)."""
+
+    type: Literal["function", "allowed_tools"]
+    name: StrictStr | None = None
+    mode: Literal["auto", "required"] | None = None
+    tools: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.type == "function" and not self.name:
+            raise invalid("a function tool choice names its function: 'name'")
+        if self.type == "allowed_tools" and (self.mode is None or self.tools is None):
+            raise invalid("an allowed_tools choice gives 'mode' and 'tools'")
+        return self
+
+
+class TextFormat(BaseModel):
+    """`TextResponseFormatConfiguration`: text, json_object, or json_schema with `name` and `schema`."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    name: Annotated[StrictStr, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")] | None = None
+    description: StrictStr | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self):
+        if self.type == "json_schema" and (self.name is None or self.schema_ is None):
+            raise invalid("a json_schema format gives 'name' and 'schema'")
+        return self
+
+    def stored(self) -> dict:
+        if self.type != "json_schema":
+            return {"type": self.type}
+        return {"type": "json_schema", "name": self.name, "schema": self.schema_, "strict": bool(self.strict),
+                **({"description": self.description} if self.description is not None else {})}
+
+
+class TextParam(BaseModel):
+    format: TextFormat | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+
+
+class ReasoningParam(BaseModel):
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = None
+
+
+class StreamOptions(BaseModel):
+    include_obfuscation: StrictBool | None = None
+
+
+class CreateResponse(BaseModel):
+    """`CreateResponse`."""
+
+    model: StrictStr
+    input: StrictStr | Annotated[list[Any], Field(max_length=MAX_INPUT_ITEMS)]
+    instructions: StrictStr | None = None
+    previous_response_id: StrictStr | None = None
+    conversation: Any = None
+    store: StrictBool | None = None
+    background: StrictBool | None = None
+    stream: StrictBool | None = None
+    stream_options: StreamOptions | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Literal["none", "auto", "required"] | ToolChoice | None = None
+    parallel_tool_calls: StrictBool | None = None
+    max_tool_calls: StrictInt | None = Field(default=None, ge=1)
+    text: TextParam | None = None
+    reasoning: ReasoningParam | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    top_logprobs: StrictInt | None = Field(default=None, ge=0, le=20)
+    max_output_tokens: StrictInt | None = Field(default=None, ge=16)
+    truncation: Literal["auto", "disabled"] | None = None
+    metadata: Metadata | None = None
+    user: StrictStr | None = None
+    safety_identifier: Annotated[StrictStr, Field(max_length=64)] | None = None
+    prompt_cache_key: StrictStr | None = None
+    service_tier: Literal["auto", "default", "flex", "scale", "priority"] | None = None
+    include: list[Literal[INCLUDABLE]] | None = None  # type: ignore[valid-type]
+
+    def params(self) -> dict:
+        """Return the plain parameters the responses service takes (defaults applied as OpenAI does)."""
+        if self.conversation is not None:
+            raise InvalidRequestError("The 'conversation' parameter is not supported yet.", param="conversation",
+                                      code="unsupported_parameter")
+        if self.background:
+            raise InvalidRequestError("Background responses are not supported yet.", param="background",
+                                      code="unsupported_parameter")
+        items = [{"type": "message", "role": "user", "content": self.input}] if isinstance(self.input, str) \
+            else input_items(self.input)
+        fmt = self.text.format.stored() if self.text and self.text.format else {"type": "text"}
+        return {
+            "model": self.model, "input": items, "instructions": self.instructions,
+            "previous_response_id": self.previous_response_id, "store": self.store is not False, "background": False,
+            "tools": [_tool(tool, f"tools[{i}]") for i, tool in enumerate(self.tools or [])],
+            "tool_choice": self._tool_choice(), "parallel_tool_calls": self.parallel_tool_calls is not False,
+            "max_tool_calls": self.max_tool_calls,
+            "text": {"format": fmt, "verbosity": (self.text and self.text.verbosity) or "medium"},
+            "reasoning": self.reasoning.model_dump() if self.reasoning else {"effort": None, "summary": None},
+            "temperature": self.temperature, "top_p": self.top_p, "top_logprobs": self.top_logprobs or 0,
+            "max_output_tokens": self.max_output_tokens, "truncation": self.truncation or "disabled",
+            "metadata": self.metadata or {}, "user": self.user, "safety_identifier": self.safety_identifier,
+            "prompt_cache_key": self.prompt_cache_key, "service_tier": self.service_tier or "default",
+            "include": list(self.include or []),
+        }
+
+    def _tool_choice(self) -> str | dict:
+        if self.tool_choice is None:
+            return "auto"
+        return self.tool_choice if isinstance(self.tool_choice, str) else self.tool_choice.model_dump(exclude_none=True)
+
+
+def _tool(raw: Any, where: str) -> dict:
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if kind != "function":
+        raise InvalidRequestError(
+            f"Tool type '{kind}' is not supported in responses yet: only 'function' tools are.",
+            param=f"{where}.type", code="unsupported_value",
+        )
+    return parse_at(FunctionTool, raw, where).stored()
+
+
+class InputItemsQuery(ListQuery):
+    """`GET /responses/{id}/input_items`: a page of items (newest first by default), `include`."""
+
+    order: Literal["asc", "desc"] = "desc"
+    include: list[Literal[INCLUDABLE]] | None = None  # type: ignore[valid-type]
+
+
+class IncludeQuery(BaseModel):
+    include: list[Literal[INCLUDABLE]] | None = None  # type: ignore[valid-type]
+    stream: StrictStr | None = None
