@@ -41,14 +41,19 @@ run: setup
 test: setup-dev node-openai system-tools
 	$(PY) -m pytest
 
-# The Node `openai` SDK for the runs walkthrough (4.x still ships beta.assistants / beta.threads).
+# The Node `openai` SDK for the Node walkthroughs (tests/web/node/: runs, responses). 6.49.0 is the
+# last release for Node 20 (7.x declares engines node >=22; 6.x supports Node 20 LTS and later) and
+# ships all they use in one version: beta.assistants / beta.threads, responses (stream, parse
+# without zod) and conversations. The marker names the version, so changing it reinstalls.
 NODE_OPENAI := .cache/node/openai
+NODE_OPENAI_VERSION := 6.49.0
 .PHONY: node-openai
-node-openai: $(NODE_OPENAI)/.installed
+node-openai: $(NODE_OPENAI)/.installed-$(NODE_OPENAI_VERSION)
 
-$(NODE_OPENAI)/.installed:
+$(NODE_OPENAI)/.installed-$(NODE_OPENAI_VERSION):
 	mkdir -p $(NODE_OPENAI)
-	npm install --prefix $(NODE_OPENAI) --no-audit --no-fund --loglevel=error openai@4.104.0
+	rm -f $(NODE_OPENAI)/.installed*
+	npm install --prefix $(NODE_OPENAI) --no-audit --no-fund --loglevel=error --save-exact openai@$(NODE_OPENAI_VERSION)
 	touch $@
 
 # Caddy and shellcheck from the distribution for tests/deploy (installed only when missing). If

@@ -38,6 +38,20 @@ def wait_until(check, timeout: float = 20.0, interval: float = 0.05, what: str =
     raise TimeoutError(f"{what} not reached within {timeout}s (last error: {last_exc!r})")
 
 
+def worker_pids(master: int) -> list[int]:
+    """Return the pids of the child processes of `master` (gunicorn's workers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(entry.name))
+    return pids
+
+
 class Process:
     """A child process in its own process group, logged to a file, stopped by PID."""
 

@@ -48,3 +48,30 @@ class RoundTrips:
 
     def _statement(self, _sql: str) -> None:
         self.count += 1
+
+
+class StoreCalls:
+    """Counts the primitive calls a store makes while open (a context manager): what a service
+    asks of any backend, one round trip each on DynamoDB (SQLite runs a few statements per call)."""
+
+    PRIMITIVES = ("_get", "_write", "_transact", "_read_page")
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.count = 0
+
+    def __enter__(self) -> "StoreCalls":
+        for name in self.PRIMITIVES:
+            setattr(self.store, name, self._counted(getattr(self.store, name)))
+        return self
+
+    def __exit__(self, *_) -> None:
+        for name in self.PRIMITIVES:
+            delattr(self.store, name)
+
+    def _counted(self, primitive):
+        def call(*args, **kwargs):
+            self.count += 1
+            return primitive(*args, **kwargs)
+
+        return call

@@ -151,13 +151,32 @@ def test_another_clients_response_is_a_404(sdk, runs_short_service):
         sdk.responses.retrieve(response.id)
 
 
-@pytest.mark.parametrize("status, code", [(429, "rate_limit_exceeded"), (500, "server_error")])
-def test_upstream_fault_fails_the_response(sdk, upstream, status, code):
+FAULTS = {
+    "rate limited": ({"status": 429, "retry_after": "1"}, "rate_limit_exceeded"),
+    "server error": ({"status": 500}, "server_error"),
+    "slow first byte": ({"latency": 2.5}, "server_error"),  # past UPSTREAM_TIMEOUT (1 s)
+    "cut mid-answer": ({"content": "a b c d e f", "cut_after": 3}, "server_error"),
+    "garbled stream": ({"raw": "data: {not json\n\n", "content_type": "text/event-stream"}, "server_error"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_an_upstream_fault_fails_the_response(sdk, upstream, runs_short_service, fault):
+    spec, code = FAULTS[fault]
     marker = upstream.marker()
-    upstream.script({"status": status}, match=marker)
+    upstream.script(spec, match=marker)
     response = sdk.responses.create(model="m", input=f"fail {marker}")
     assert response.status == "failed" and response.error.code == code
+    assert all(item.status == "incomplete" for item in response.output)
     assert sdk.responses.retrieve(response.id).status == "failed"
+    assert_schema(api(runs_short_service, "GET", f"/responses/{response.id}").json(), "Response")
+
+    marker = upstream.marker()
+    upstream.script(spec, match=marker)
+    answer = api(runs_short_service, "POST", "/responses", json={"model": "m", "input": f"fail {marker}", "stream": True},
+                 stream=True)
+    events = read_sse(answer)
+    assert events[-1][0] == "response.failed" and events[-1][1]["response"]["error"]["code"] == code
 
 
 def test_max_output_tokens_is_incomplete(sdk, upstream):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import openai
 import pytest
 import requests
 
-from tests.servers import wait_until
+from tests.servers import wait_until, worker_pids
 from tests.web.run_support import SDK_DEPRECATIONS, WEATHER_TOOL, wait_status, weather_script
 from tests.web.support import KEY_B, api, sdk_on
 
@@ -123,32 +122,19 @@ def test_requires_action_expires(sdk, assistant, upstream):
         )
 
 
-def _workers(master: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                pids.append(int(entry.name))
-    return pids
-
-
 def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, sdk, assistant, upstream):
     marker = upstream.marker()
     upstream.script({"content": " ".join(["slow"] * 60), "delay": 0.5}, match=marker)
     thread, run = _run(sdk, assistant, f"long job {marker}")
     wait_status(sdk, thread.id, run.id, {"in_progress"})
-    old = _workers(runs_short_service.pid)
+    old = worker_pids(runs_short_service.pid)
     assert old
 
     for pid in old:
         os.kill(pid, signal.SIGKILL)  # mid-run, no goodbye
 
     # New workers come up; one request wakes a sweeper. Nobody reads the run: the sweep fails it.
-    wait_until(lambda: set(_workers(runs_short_service.pid)) - set(old), timeout=20, what="respawned workers")
+    wait_until(lambda: set(worker_pids(runs_short_service.pid)) - set(old), timeout=20, what="respawned workers")
     wait_until(lambda: requests.get(runs_short_service.url("/v1/health"), timeout=2).ok, timeout=20, what="health")
     store = runs_short_service.open_store()
     try:
@@ -165,7 +151,7 @@ def test_killed_worker_run_is_failed_by_the_sweep(runs_short_service, sdk, assis
                                                  poll_interval_ms=20).status == "completed"
 
 
-def test_a_waiting_run_outlives_its_workers(runs_service, upstream):
+def test_a_waiting_run_outlives_itsworker_pids(runs_service, upstream):
     """On the service with default timers: the run has minutes to wait, however slow the respawn."""
     sdk = sdk_on(runs_service)
     assistant = sdk.beta.assistants.create(model="gpt-4o", tools=[WEATHER_TOOL])
@@ -173,10 +159,10 @@ def test_a_waiting_run_outlives_its_workers(runs_service, upstream):
     weather_script(upstream, marker)
     thread, run = _run(sdk, assistant, f"weather after restart {marker}")
     run = wait_status(sdk, thread.id, run.id, {"requires_action"})
-    old = _workers(runs_service.pid)
+    old = worker_pids(runs_service.pid)
     for pid in old:
         os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: len(set(_workers(runs_service.pid)) - set(old)) == len(old), timeout=20, what="respawn")
+    wait_until(lambda: len(set(worker_pids(runs_service.pid)) - set(old)) == len(old), timeout=20, what="respawn")
     wait_until(lambda: requests.get(runs_service.url("/v1/health"), timeout=2).ok, timeout=20, what="health")
 
     outputs = [{"tool_call_id": c.id, "output": "68F"} for c in run.required_action.submit_tool_outputs.tool_calls]

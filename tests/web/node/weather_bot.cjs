@@ -37,7 +37,7 @@ async function polling(assistantId) {
   let run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistantId }, { pollIntervalMs: 20 });
   if (run.status !== "requires_action") throw new Error(`polling: run is ${run.status}`);
   run = await client.beta.threads.runs.submitToolOutputsAndPoll(
-    thread.id, run.id, { tool_outputs: outputsFor(run) }, { pollIntervalMs: 20 },
+    run.id, { thread_id: thread.id, tool_outputs: outputsFor(run) }, { pollIntervalMs: 20 },
   );
   return { status: run.status, answer: await lastAnswer(thread.id) };
 }
@@ -52,8 +52,8 @@ async function streaming(assistantId) {
   const waiting = await first.finalRun();
   if (waiting.status !== "requires_action") throw new Error(`streaming: run is ${waiting.status}`);
   let text = "";
-  const second = client.beta.threads.runs.submitToolOutputsStream(thread.id, waiting.id, {
-    tool_outputs: outputsFor(waiting),
+  const second = client.beta.threads.runs.submitToolOutputsStream(waiting.id, {
+    thread_id: thread.id, tool_outputs: outputsFor(waiting),
   });
   second.on("event", (e) => events.push(e.event));
   second.on("textDelta", (delta) => { text += delta.value; });
