@@ -51,6 +51,10 @@ STREAMS_OPEN = Gauge(
 )
 STREAMS = Counter("askservice_sse_streams", "Server-sent event streams opened.", registry=_REGISTRY)
 RUNS = Counter("askservice_runs", "Runs that reached a status, by status.", ["status"], registry=_REGISTRY)
+RESPONSES = Counter(
+    "askservice_responses", "Responses that ended, by status (completed, incomplete, failed).", ["status"],
+    registry=_REGISTRY,
+)
 PROMPT_TOKENS = Counter(
     "askservice_prompt_tokens", "Prompt tokens the upstream reported, by client.", ["client_id"], registry=_REGISTRY
 )
@@ -90,6 +94,11 @@ def stream_closed() -> None:
 def run_status(status: str) -> None:
     """Count a run that reached `status` (queued, in_progress, completed, failed, ...)."""
     RUNS.labels(status).inc()
+
+
+def response_status(status: str) -> None:
+    """Count a response that ended in `status`."""
+    RESPONSES.labels(status).inc()
 
 
 def tokens(client_id: str | None, prompt: int | None, completion: int | None) -> None:

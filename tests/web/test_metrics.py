@@ -133,3 +133,13 @@ def test_counters_add_up_across_two_workers(service, upstream):
         lambda: sum(per_worker_requests(service.pid).values()) - 1 == total(found, "askservice_http_requests_total"),
         timeout=5, what="the per-worker files to hold every request but this /metrics",
     )
+
+
+def test_responses_are_counted_by_status(service, upstream):
+    before = total(samples(call(service, "GET", "/metrics").text), "askservice_responses_total", status="incomplete")
+    marker = upstream.marker()
+    upstream.script({"content": "cut", "finish_reason": "length"}, match=marker)
+    answer = call(service, "POST", "/v1/responses", json={"model": "m", "input": f"x {marker}"})
+    assert answer.json()["status"] == "incomplete"
+    after = total(samples(call(service, "GET", "/metrics").text), "askservice_responses_total", status="incomplete")
+    assert after == before + 1

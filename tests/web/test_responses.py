@@ -203,14 +203,17 @@ def test_bad_requests_are_400s(runs_short_service):
         assert answer.json()["error"]["param"] == param, answer.json()
 
 
-def test_raw_stream_has_sequence_numbers(runs_short_service, upstream):
-    marker = upstream.marker()
-    answer = api(runs_short_service, "POST", "/responses", json={"model": "m", "input": f"hi {marker}", "stream": True},
-                 stream=True)
-    events = read_sse(answer)
-    assert [name for name, _ in events][:4] == STREAM_TEXT
-    assert [name for name, _ in events][-4:] == TEXT_END
-    assert [data["sequence_number"] for _, data in events] == list(range(len(events)))
-    for name, data in events:
-        assert data["type"] == name
-        assert_stream_event(data)
+def test_what_is_not_built_yet_is_a_clear_400(runs_short_service, sdk):
+    response = sdk.responses.create(model="m", input="x")
+    cases = [
+        ("POST", "/responses", {"model": "m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+        ("POST", "/responses", {"model": "m", "input": "x", "background": True}, "background"),
+        ("POST", "/responses", {"model": "m", "input": "x", "conversation": "conv_1"}, "conversation"),
+        ("GET", f"/responses/{response.id}?stream=true", None, "stream"),
+        ("POST", f"/responses/{response.id}/cancel", None, "response_id"),
+    ]
+    for method, path, body, param in cases:
+        answer = api(runs_short_service, method, path, json=body)
+        assert answer.status_code == 400 and answer.json()["error"]["param"] == param, answer.text
+    assert api(runs_short_service, "POST", "/responses/resp_nope/cancel").status_code == 404
+

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from flask import Blueprint
 
+from askservice.errors import InvalidRequestError
 from askservice.services.engine.events import Channel
 from askservice.web import sse
 from askservice.web.context import client_id, services
@@ -43,7 +44,9 @@ def count_input_tokens():
 
 @bp.get("/responses/<response_id>")
 def retrieve_response(response_id: str):
-    parse_query(IncludeQuery)
+    if parse_query(IncludeQuery).stream:
+        raise InvalidRequestError("Streaming a stored response again is not supported yet: retrieve it as JSON.",
+                                  param="stream", code="unsupported_parameter")
     return _responses().get(client_id(), response_id)
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 
+from askservice import metrics
 from askservice.config import Settings
 from askservice.errors import InvalidRequestError, ServiceError, UpstreamRateLimitError
 from askservice.ids import is_valid, new_id
@@ -174,8 +175,10 @@ class Responses:
         response = {**item["response"], "status": "failed", "error": LOST_WORKER,
                     "output": [{**o, "status": "incomplete"} for o in item["response"]["output"]]}
         try:
-            return change(self.store, item, {"status": "failed", "response": response}, ACTIVE_FIELDS,
+            item = change(self.store, item, {"status": "failed", "response": response}, ACTIVE_FIELDS,
                           allowed={"in_progress"})
+            metrics.response_status("failed")
+            return item
         except StateChanged as exc:
             return exc.item or item
 
@@ -242,6 +245,7 @@ class ResponseWork:
                        allowed={"in_progress"})
             except StateChanged:  # deleted, or swept meanwhile: what the store says now is the truth
                 return self._lost()
+        metrics.response_status(status)
         self.recorder.lifecycle(f"response.{status}")
         return self.response
 

@@ -299,5 +299,7 @@ class InputItemsQuery(ListQuery):
 
 
 class IncludeQuery(BaseModel):
+    """`GET /responses/{id}`: `include`, and `stream` (replaying a stream comes with background mode)."""
+
     include: list[Literal[INCLUDABLE]] | None = None  # type: ignore[valid-type]
-    stream: StrictStr | None = None
+    stream: bool = False
