@@ -217,3 +217,28 @@ def test_what_is_not_built_yet_is_a_clear_400(runs_short_service, sdk):
         assert answer.status_code == 400 and answer.json()["error"]["param"] == param, answer.text
     assert api(runs_short_service, "POST", "/responses/resp_nope/cancel").status_code == 404
 
+
+
+def test_uploaded_files_are_inlined_as_text_and_images(sdk, upstream, runs_short_service):
+    notes = sdk.files.create(file=("notes.md", b"# Plan\nShip on Friday."), purpose="user_data")
+    image = sdk.files.create(file=("dot.png", b"\x89PNG\r\n\x1a\nfake"), purpose="vision")
+    marker = upstream.marker()
+    content = [{"type": "input_text", "text": f"summarise {marker}"}, {"type": "input_file", "file_id": notes.id},
+               {"type": "input_image", "file_id": image.id},
+               {"type": "input_file", "filename": "inline.txt", "file_data": "data:text/plain;base64,aGVsbG8gd29ybGQ="}]
+    response = sdk.responses.create(model="m", input=[{"role": "user", "content": content}])
+    assert response.status == "completed"
+    sent = upstream.requests(match=marker)[-1]["body"]["messages"][0]["content"]
+    assert sent[0] == {"type": "text", "text": f"summarise {marker}"}
+    assert sent[1] == {"type": "text", "text": "[file notes.md]\n# Plan\nShip on Friday."}
+    assert sent[2]["image_url"]["url"] == "data:image/png;base64,iVBORw0KGgpmYWtl"
+    assert sent[3] == {"type": "text", "text": "[file inline.txt]\nhello world"}
+    stored = sdk.responses.input_items.list(response.id).data[0]
+    assert stored.content[1].file_id == notes.id  # kept as given
+
+    other = sdk_on(runs_short_service, KEY_B)
+    with pytest.raises(openai.NotFoundError):
+        other.responses.create(model="m", input=[{"role": "user", "content": content[:2]}])
+    unreadable = sdk.files.create(file=("blob.bin", b"\x00\x01"), purpose="user_data")
+    with pytest.raises(openai.BadRequestError):
+        sdk.responses.create(model="m", input=[{"role": "user", "content": [{"type": "input_file", "file_id": unreadable.id}]}])

@@ -146,7 +146,7 @@ def test_stream_final_response_and_event_order(runs_short_service, upstream):
     assert text["final"]["status"] == "completed" and text["final"]["output_text"] == "double bubble bath"
     assert [(o["type"], o["status"], o["text"]) for o in text["final"]["output"]] == [
         ("reasoning", "completed", "say it fast"), ("message", "completed", "double bubble bath")]
-    assert text["same_as_completed"] and text["retrieved_text"] == "double bubble bath"
+    assert text["same_as_completed"] is True and text["retrieved_text"] == "double bubble bath"
 
     calls = out["calls"]
     assert calls["sequence"] == list(range(len(calls["kinds"])))
@@ -154,9 +154,10 @@ def test_stream_final_response_and_event_order(runs_short_service, upstream):
     item = ["response.function_call_arguments.done", "response.output_item.done"]
     assert calls["kinds"] == ["response.created", "response.in_progress", "response.output_item.added", *args,
                               "response.output_item.added", *args, *item, *item, "response.completed"]
-    assert [(o["type"], o["status"], o["name"], json.loads(o["arguments"])) for o in calls["final"]["output"]] == [
-        ("function_call", "completed", c["name"], c["arguments"]) for c in CALLS]
-    assert calls["same_as_completed"] and calls["final"]["output_text"] == "" and calls["retrieved_text"] == ""
+    assert [(o["type"], o["status"], o["name"], json.loads(o["arguments"]), o["parsed_arguments"])
+            for o in calls["final"]["output"]] == [("function_call", "completed", c["name"], c["arguments"], c["arguments"])
+                                                   for c in CALLS]  # strict tools: parsed by finalResponse()
+    assert calls["same_as_completed"] is True and calls["final"]["output_text"] == "" and calls["retrieved_text"] == ""
 
 
 def test_retrieve_input_items_and_delete(runs_short_service, upstream):

@@ -16,7 +16,9 @@ from askservice.services.engine.leases import Leases
 from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
 from askservice.services.messages import MessageRecords, MessagesService
+from askservice.services.file_search.extraction import extract_text
 from askservice.services.responses import Responses
+from askservice.services.responses.attachments import Attachments
 from askservice.services.runs import Runs
 from askservice.services.runs.settle import Settler
 from askservice.services.runs.steps import Steps
@@ -58,7 +60,8 @@ def build_services(settings: Settings) -> Services:
     messages = MessagesService(store, threads, checker, settler.active_run)
     runs = Runs(settings, store, llm, threads, messages, records, assistants, leases, steps, settler,
                 server_tools={"file_search": file_search.tool})
-    responses = Responses(settings, store, llm, leases)
+    attachments = Attachments(file_search.files.content, extract_text)
+    responses = Responses(settings, store, llm, leases, attachments)
     return Services(
         settings=settings, store=store, ask=AskService(settings, llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,

@@ -24,7 +24,7 @@ HTML = {".html", ".htm"}
 PDF = {".pdf"}
 
 
-class ExtractionError(Exception):
+class ExtractionError(ValueError):
     """A file whose text cannot be read; `code` is the vector-store file's `last_error.code`."""
 
     def __init__(self, message: str, code: str = "unsupported_file") -> None:

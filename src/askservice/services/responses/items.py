@@ -81,13 +81,15 @@ def chat_messages(items: list[dict]) -> list[dict]:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "function_call_output":
             output = item["output"]
-            text = output if isinstance(output, str) else "".join(p.get("text", "") for p in output)
-            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": text})
+            content = output if isinstance(output, str) else _chat_content(output, "tool")
+            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": content})
     return messages
 
 
 def _chat_content(parts: list[dict], role: str) -> str | list[dict]:
-    """Return message parts as chat content: a string when they are all text (every server takes it)."""
+    """Return message parts as chat content: a string when they are all text (every server takes it).
+
+    Files come inlined already (attachments.py): images as data URLs, documents as text parts."""
     if all(p["type"] in ("input_text", "output_text", "refusal") for p in parts):
         return "".join(p.get("text") or p.get("refusal") or "" for p in parts) if role == "assistant" else \
             "\n".join(p["text"] for p in parts)
@@ -97,8 +99,6 @@ def _chat_content(parts: list[dict], role: str) -> str | list[dict]:
             chat.append({"type": "text", "text": part["text"]})
         elif part["type"] == "input_image":
             chat.append({"type": "image_url", "image_url": {"url": part["image_url"], "detail": part.get("detail") or "auto"}})
-        elif part["type"] == "input_file":
-            chat.append({"type": "file", "file": {k: part[k] for k in ("file_data", "filename") if part.get(k)}})
     return chat
 
 

@@ -38,9 +38,9 @@ class InputImage(BaseModel):
     detail: Literal["low", "high", "auto"] = "auto"
 
     @model_validator(mode="after")
-    def _url_given(self):
-        if self.image_url is None:
-            raise invalid("give the image as 'image_url' (a URL or a base64 data URL); file_id images are not supported")
+    def _one_source(self):
+        if (self.image_url is None) == (self.file_id is None):
+            raise invalid("give the image as 'image_url' (a URL or a base64 data URL) or as an uploaded 'file_id'")
         return self
 
 
@@ -52,9 +52,11 @@ class InputFile(BaseModel):
     file_url: StrictStr | None = None
 
     @model_validator(mode="after")
-    def _data_given(self):
-        if self.file_data is None:
-            raise invalid("give the file as 'file_data' (a base64 data URL); file_id and file_url are not supported")
+    def _one_source(self):
+        if self.file_url is not None:
+            raise invalid("file_url is not supported (this server fetches nothing): upload the file, or send file_data")
+        if (self.file_data is None) == (self.file_id is None):
+            raise invalid("give the file as an uploaded 'file_id' or as base64 'file_data'")
         return self
 
 
