@@ -1,6 +1,7 @@
 // The Weather Bot walkthrough with the Node `openai` SDK, polling then streaming.
 // Usage: NODE_PATH=.cache/node/openai/node_modules node weather_bot.cjs BASE_URL MARKER
 // Prints one JSON line with what the test asserts on; exits non-zero on any surprise.
+// SDK 5 and later: a run's methods take the run id first and the thread id in the params.
 const OpenAI = require("openai");
 
 const [baseURL, marker] = process.argv.slice(2);
