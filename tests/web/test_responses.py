@@ -242,3 +242,34 @@ def test_uploaded_files_are_inlined_as_text_and_images(sdk, upstream, runs_short
     unreadable = sdk.files.create(file=("blob.bin", b"\x00\x01"), purpose="user_data")
     with pytest.raises(openai.BadRequestError):
         sdk.responses.create(model="m", input=[{"role": "user", "content": [{"type": "input_file", "file_id": unreadable.id}]}])
+
+
+def test_streamed_reasoning_and_parallel_calls_are_spec_events(sdk, upstream, runs_short_service):
+    marker = upstream.marker()
+    calls = [{"name": "get_weather", "arguments": {"city": "Oslo"}}, {"name": "get_weather", "arguments": {"city": "Rome"}}]
+    upstream.script({"reasoning": "two cities", "tool_calls": calls, "chunks": 3}, match=marker)
+    body = {"model": "m", "input": f"weather {marker}", "tools": [WEATHER_TOOL], "stream": True}
+    events = read_sse(api(runs_short_service, "POST", "/responses", json=body, stream=True))
+    for name, data in events:
+        assert_stream_event(data)
+    kinds = [name for name, _ in events]
+    assert kinds.count("response.output_item.added") == 3 and kinds.count("response.function_call_arguments.done") == 2
+    final = events[-1][1]["response"]
+    assert [o["type"] for o in final["output"]] == ["reasoning", "function_call", "function_call"]
+    assert [json.loads(o["arguments"]) for o in final["output"][1:]] == [{"city": "Oslo"}, {"city": "Rome"}]
+    assert_schema(final, "Response")
+
+    upstream.script({"tool_calls": calls}, match=marker)
+    with sdk.responses.stream(model="m", input=f"weather {marker}", tools=[WEATHER_TOOL]) as stream:
+        done = stream.get_final_response()
+    assert [c.name for c in done.output] == ["get_weather", "get_weather"]
+
+    outputs = [{"type": "function_call_output", "call_id": o["call_id"], "output": "9 C"} for o in final["output"][1:]]
+    reasoning = {k: final["output"][0][k] for k in ("type", "id", "summary", "content")}
+    follow = sdk.responses.create(model="m", input=[reasoning, *outputs], previous_response_id=final["id"])
+    assert follow.status == "completed"
+    sent = upstream.requests(match=marker)[-1]["body"]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]  # reasoning kept, not sent
+    items = api(runs_short_service, "GET", f"/responses/{follow.id}/input_items?order=asc").json()
+    assert [i["type"] for i in items["data"]] == ["reasoning", "function_call_output", "function_call_output"]
+    assert_schema(items, "ResponseItemList")
