@@ -192,6 +192,9 @@ def test_bad_requests_are_400s(runs_short_service):
     cases = [
         ({"model": "m"}, "input"),
         ({"model": "m", "input": [{"type": "nope"}]}, "input[0].type"),
+        ({"model": "m", "input": []}, "input"),
+        ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "file_url": "http://x"}]}]},
+         "input[0].content[0]"),
         ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_image"}]}]}, "input[0].content[0]"),
         ({"model": "m", "input": "x", "tools": [{"type": "function"}]}, "tools[0].name"),
         ({"model": "m", "input": "x", "max_output_tokens": 3}, "max_output_tokens"),

@@ -82,6 +82,8 @@ class Responses:
         llm = require_upstream(self.llm)
         earlier = self._earlier(owner, params.get("previous_response_id"))
         own = stored_input(params["input"], earlier)
+        if not own:
+            raise InvalidRequestError("The input is empty: give at least one item.", param="input", code="invalid_value")
         _check_calls_answered(earlier + own)
         response = new_response(new_id("resp_"), params)
         context = self._context(owner, params, chat_messages(self.attachments.inline(owner, earlier + own)))
