@@ -135,9 +135,9 @@ def test_stream_final_response_and_event_order(runs_short_service, upstream):
         "response.created", "response.in_progress",
         "response.output_item.added", "response.content_part.added",  # the reasoning item
         "response.reasoning_text.delta", "response.reasoning_text.delta", "response.reasoning_text.delta",
+        "response.reasoning_text.done", "response.content_part.done", "response.output_item.done",
         "response.output_item.added", "response.content_part.added",  # the message
         "response.output_text.delta", "response.output_text.delta", "response.output_text.delta",
-        "response.reasoning_text.done", "response.content_part.done", "response.output_item.done",
         "response.output_text.done", "response.content_part.done", "response.output_item.done",
         "response.completed",
     ]

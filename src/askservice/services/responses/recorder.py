@@ -2,9 +2,10 @@
 
 Every event carries `sequence_number`, strictly increasing from 0. Output items open as their
 first delta arrives (`response.output_item.added`, then `response.content_part.added` for text
-and reasoning) and all close when the turn ends, in output order (`...done` events), so that
-parallel calls whose argument deltas interleave stay well formed. Logprobs are kept only when
-`include` asked for `message.output_text.logprobs`.
+and reasoning). Reasoning and text close (`...done` events) as soon as the next item opens, as
+OpenAI's do; function calls close when the turn ends, in output order, so that parallel calls
+whose argument deltas interleave stay well formed. Logprobs are kept only when `include` asked
+for `message.output_text.logprobs`.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class ResponseRecorder:
     # -- the engine's Recorder ----------------------------------------------------------------
 
     def reasoning(self, piece: str) -> None:
-        if self._reasoning is None:
+        if self._reasoning is None or self._reasoning["status"] != "in_progress":
             self._reasoning = self._add({"id": new_id("rs_"), "type": "reasoning", "summary": [], "content": [],
                                          "status": "in_progress"})
             self._part(self._reasoning, {"type": "reasoning_text", "text": ""})
@@ -64,7 +65,7 @@ class ResponseRecorder:
                   content_index=0, delta=piece)
 
     def text(self, piece: str, logprobs: list[dict] | None) -> None:
-        if self._message is None:
+        if self._message is None or self._message["status"] != "in_progress":
             self._message = self._add({"id": new_id("msg_"), "type": "message", "role": "assistant", "content": [],
                                        "status": "in_progress"})
             self._part(self._message, output_text(""))
@@ -92,29 +93,35 @@ class ResponseRecorder:
     def close(self, status: str) -> None:
         """Close every open item with `status` (`completed`, or `incomplete` when the answer was cut)."""
         for item in self._open:
-            index = self._index(item)
-            item["status"] = status
-            if item["type"] == "message":
-                part = item["content"][0]
-                self.emit("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
-                          text=part["text"], logprobs=_delta_logprobs(part["logprobs"]))
-                self.emit("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
-                          part=copy.deepcopy(part))
-            elif item["type"] == "reasoning":
-                part = item["content"][0]
-                self.emit("response.reasoning_text.done", item_id=item["id"], output_index=index, content_index=0,
-                          text=part["text"])
-                self.emit("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
-                          part=copy.deepcopy(part))
-            elif item["type"] == "function_call":
-                self.emit("response.function_call_arguments.done", item_id=item["id"], output_index=index,
-                          name=item["name"], arguments=item["arguments"])
-            self.emit("response.output_item.done", output_index=index, item=copy.deepcopy(item))
+            self._close(item, status)
         self._open = []
+
+    def _close(self, item: dict, status: str) -> None:
+        index = self._index(item)
+        item["status"] = status
+        if item["type"] == "message":
+            part = item["content"][0]
+            self.emit("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
+                      text=part["text"], logprobs=_delta_logprobs(part["logprobs"]))
+            self.emit("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
+                      part=copy.deepcopy(part))
+        elif item["type"] == "reasoning":
+            part = item["content"][0]
+            self.emit("response.reasoning_text.done", item_id=item["id"], output_index=index, content_index=0,
+                      text=part["text"])
+            self.emit("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
+                      part=copy.deepcopy(part))
+        elif item["type"] == "function_call":
+            self.emit("response.function_call_arguments.done", item_id=item["id"], output_index=index,
+                      name=item["name"], arguments=item["arguments"])
+        self.emit("response.output_item.done", output_index=index, item=copy.deepcopy(item))
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _add(self, item: dict) -> dict:
+        for earlier in [i for i in self._open if i["type"] != "function_call"]:  # its text is over
+            self._close(earlier, "completed")
+            self._open.remove(earlier)
         output = self.response["output"]
         output.append(item)
         self._open.append(item)
