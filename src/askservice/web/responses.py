@@ -1,4 +1,5 @@
-"""/responses: create (JSON, or SSE of the spec's response events), retrieve, delete, input items, input tokens."""
+"""/responses: create (JSON, or SSE of the spec's response events), retrieve (or replay), cancel, delete,
+input items, input tokens."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from typing import Iterator
 
 from flask import Blueprint
 
-from askservice.errors import InvalidRequestError
 from askservice.services.engine.events import Channel
 from askservice.web import sse
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
-from askservice.web.schemas.responses import CreateResponse, IncludeQuery, InputItemsQuery
+from askservice.web.schemas.responses import CreateResponse, InputItemsQuery, RetrieveQuery
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("responses", __name__)
@@ -44,9 +44,10 @@ def count_input_tokens():
 
 @bp.get("/responses/<response_id>")
 def retrieve_response(response_id: str):
-    if parse_query(IncludeQuery).stream:
-        raise InvalidRequestError("Streaming a stored response again is not supported yet: retrieve it as JSON.",
-                                  param="stream", code="unsupported_parameter")
+    q = parse_query(RetrieveQuery)
+    if q.stream:
+        events = _responses().events(client_id(), response_id, q.starting_after)
+        return sse.response(sse.guarded((sse.event(e, e["type"]) for e in events), error_name="error", done=b""))
     return _responses().get(client_id(), response_id)
 
 

@@ -1,16 +1,22 @@
-"""The Responses API: create (JSON or streamed), get, delete, input items, input token counts.
+"""The Responses API: create (JSON or streamed, in the foreground or background), get, delete,
+cancel, replayed streams, input items, input token counts.
 
 A create reads the response it continues (one item, whatever the chain's depth), claims its own
 item (`in_progress`, under a lease) when `store` is true, takes one turn of the engine, and
-writes the result: at most three store round trips. `store: false` writes nothing. Another
-client's response, a deleted one and one never stored look the same: a 404 naming the param.
+writes the result: at most three store round trips. `store: false` writes nothing. A background
+response is claimed `queued` and answered at once; a greenlet of the same worker carries it on
+under the lease, and its events are stored (stream.py) for any worker to replay and follow.
+Another client's response, a deleted one and one never stored look the same: a 404.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
+import time
+from typing import Callable, Iterator
 
 from askservice import metrics
 from askservice.config import Settings
@@ -21,7 +27,7 @@ from askservice.services import keys
 from askservice.services.crud import not_found
 from askservice.services.engine.context import TurnContext
 from askservice.services.engine.events import Events
-from askservice.services.engine.executor import Executor, Executors, Lost
+from askservice.services.engine.executor import CANCELLING, WORKING, Cancelled, Executor, Executors, Lost
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.prompt import fit
 from askservice.services.engine.state import StateChanged, change
@@ -38,12 +44,23 @@ from askservice.services.responses.records import (
     usage_object,
 )
 from askservice.services.responses.recorder import ResponseRecorder
-from askservice.store.base import ABSENT, Item, Page, Store
+from askservice.services.responses.stream import EVENT, StoredEvents, follow
+from askservice.store.base import ABSENT, ConditionFailed, Item, Page, Store
+from askservice.store.conflicts import retry_on_conflict
 
 log = logging.getLogger("askservice.responses")
 LOGPROBS = "message.output_text.logprobs"
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 """Chat finish reasons that leave a response `incomplete`, and the reason it gives."""
+QUEUED = "queued"
+LEASED = frozenset({QUEUED, WORKING, CANCELLING})
+"""The item states under a lease (the sweep ends those whose lease ran out)."""
+LIFECYCLE_ENDS = frozenset({"completed", "failed", "incomplete"})
+"""End states with a stream event of their own (the spec has no `response.cancelled`)."""
+CANCEL_TRIES = 20
+CANCEL_WAIT_SECONDS = 5.0
+"""How long a cancel waits for the executor to write the end before writing it itself."""
+CANCEL_POLL_SECONDS = 0.05
 
 
 class Responses:
@@ -61,13 +78,17 @@ class Responses:
     # -- create -------------------------------------------------------------------------------
 
     def create(self, owner: str, params: dict) -> dict:
-        """Generate a response and return it when it ended (completed, incomplete or failed)."""
-        return self._prepare(owner, params).execute()
+        """Generate a response and return it when it ended; a background one is returned `queued`."""
+        work = self._prepare(owner, params)
+        if not params["background"]:
+            return work.execute()
+        queued = copy.deepcopy(work.response)
+        work.start()
+        return queued
 
     def stream(self, owner: str, params: dict, events: Events) -> None:
         """Start a response whose events go to `events`; errors in the request raise before it starts."""
-        work = self._prepare(owner, params, events)
-        threading.Thread(target=work.execute, name=f"response-{work.response['id']}", daemon=True).start()
+        self._prepare(owner, params, events).start()
 
     def input_tokens(self, owner: str, params: dict) -> dict:
         """Count the input tokens a create with `params` would send (o200k_base, offline)."""
@@ -88,10 +109,13 @@ class Responses:
         response = new_response(new_id("resp_"), params)
         context = self._context(owner, params, chat_messages(self.attachments.inline(owner, earlier + own)))
         item = None
+        pk, sk = keys.response(response["id"])
+        if params["background"]:
+            response["status"] = QUEUED
+            events = StoredEvents(self.store, pk, live=events)
         if params["store"]:
-            pk, sk = keys.response(response["id"])
             item = self.store.put({
-                "pk": pk, "sk": sk, "owner": owner, "status": "in_progress", **self.leases.grant(),
+                "pk": pk, "sk": sk, "owner": owner, "status": response["status"], **self.leases.grant(),
                 "gsi1pk": keys.ACTIVE_RESPONSES, "gsi1sk": response["id"],
                 "response": response, "input": own, "earlier": earlier,
             }, ABSENT)
@@ -142,17 +166,63 @@ class Responses:
         return self._owned(owner, response_id, "response_id")["response"]
 
     def delete(self, owner: str, response_id: str) -> dict:
-        """Delete a stored response (one in progress stops: its executor finds its item gone)."""
+        """Delete a stored response and its stored events (one in progress stops: its executor finds it gone)."""
         item = self._owned(owner, response_id, "response_id")
         self.store.delete(item["pk"], item["sk"])
         self.executors.wake(response_id)
+        self.store.delete_all(item["pk"], EVENT)
         return {"id": response_id, "object": "response", "deleted": True}
 
     def cancel(self, owner: str, response_id: str) -> dict:
-        """Refuse to cancel: only background responses can be, and this server makes none yet (a 400)."""
-        self._owned(owner, response_id, "response_id")
-        raise InvalidRequestError("Only responses created with background set to true can be cancelled.",
-                                  param="response_id", code="invalid_value")
+        """Cancel a background response: `queued` at once; `in_progress` through `cancelling`, which its
+        executor (on any worker) sees within a watch interval, closing the upstream call and writing
+        the end. Cancelling a cancelled response returns it; a finished or foreground one is a 400."""
+        item = self._owned(owner, response_id, "response_id")
+        if not item["response"].get("background"):
+            raise InvalidRequestError("Only responses created with background set to true can be cancelled.",
+                                      param="response_id", code="invalid_value")
+
+        def attempt(_: int) -> Item:
+            current = self.settle(self.store.get(item["pk"], item["sk"]) or _gone(response_id))
+            status = current["status"]
+            if status == QUEUED:
+                return change(self.store, current, _ended(current, "cancelled"), ACTIVE_FIELDS, allowed={QUEUED})
+            if status == WORKING:
+                current = change(self.store, current, {"status": CANCELLING}, allowed={WORKING})
+                self.executors.wake(response_id)
+            elif status != CANCELLING and status != "cancelled":
+                raise InvalidRequestError(f"Cannot cancel a response with status '{status}'.", param="response_id",
+                                          code="invalid_value")
+            return current
+
+        try:
+            current = retry_on_conflict(_translated(attempt), CANCEL_TRIES, lambda: _gone(response_id))
+        except StateChanged as exc:
+            current = exc.item or _gone(response_id)
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        while current["status"] == CANCELLING and time.monotonic() < deadline:
+            time.sleep(CANCEL_POLL_SECONDS)
+            current = self.store.get(item["pk"], item["sk"]) or _gone(response_id)
+        if current["status"] == CANCELLING:  # its executor did not answer: end it here
+            try:
+                current = change(self.store, current, _ended(current, "cancelled"), ACTIVE_FIELDS,
+                                 allowed={CANCELLING})
+            except StateChanged as exc:
+                current = exc.item or _gone(response_id)
+        return current["response"]
+
+    def events(self, owner: str, response_id: str, starting_after: int | None) -> Iterator[dict]:
+        """Return the stored events of a background response after `starting_after`, then its live ones."""
+        item = self._owned(owner, response_id, "response_id")
+        if not item["response"].get("background"):
+            raise InvalidRequestError("Only responses created with background set to true can be streamed again.",
+                                      param="stream", code="invalid_value")
+
+        def ended() -> bool:
+            current = self.store.get(item["pk"], item["sk"])
+            return current is None or self.settle(current)["status"] in FINISHED
+
+        return follow(self.store, item["pk"], starting_after, ended)
 
     def input_items(self, owner: str, response_id: str, limit: int, order: str, after: str | None) -> Page:
         """Return a page of a response's own input items (`order` by position; `after` an item id)."""
@@ -175,15 +245,15 @@ class Responses:
     # -- settling -----------------------------------------------------------------------------
 
     def settle(self, item: Item) -> Item:
-        """Fail a response whose worker died (its lease ran out); return the item as it is now."""
-        if item["status"] != "in_progress" or not self.leases.lapsed(item):
+        """End a response whose worker died (its lease ran out): `failed`, or `cancelled` when it was
+        being cancelled; return the item as it is now."""
+        if item["status"] not in LEASED or not self.leases.lapsed(item):
             return item
-        response = {**item["response"], "status": "failed", "error": LOST_WORKER,
-                    "output": [{**o, "status": "incomplete"} for o in item["response"]["output"]]}
+        status = "cancelled" if item["status"] == CANCELLING else "failed"
         try:
-            item = change(self.store, item, {"status": "failed", "response": response}, ACTIVE_FIELDS,
-                          allowed={"in_progress"})
-            metrics.response_status("failed")
+            item = change(self.store, item, _ended(item, status, error=LOST_WORKER if status == "failed" else None),
+                          ACTIVE_FIELDS, allowed=LEASED)
+            metrics.response_status(status)
             return item
         except StateChanged as exc:
             return exc.item or item
@@ -209,18 +279,28 @@ class ResponseWork:
         key = (item["pk"], item["sk"]) if item else keys.response(response["id"])
         self.executor = Executor(llm, service.store, service.leases, key)
 
+    def start(self) -> None:
+        """Execute in a new greenlet of this worker."""
+        threading.Thread(target=self.execute, name=f"response-{self.response['id']}", daemon=True).start()
+
     def execute(self) -> dict:
         """Generate, write the end, announce it; return the response. Never raises (a failure is `failed`)."""
         response_id = self.response["id"]
-        if self.item is not None:
-            self.service.executors.add(response_id, self.executor)
-            self.executor.hold()
         recorder = self.recorder
         try:
             recorder.lifecycle("response.created")
+            if self.response["status"] == QUEUED:
+                recorder.lifecycle("response.queued")
+                if not self._claim():
+                    return self._lost()
             recorder.lifecycle("response.in_progress")
+            if self.item is not None:
+                self.service.executors.add(response_id, self.executor)
+                self.executor.hold()
             try:
                 result = self.executor.turn(self.context, recorder)
+            except Cancelled:
+                return self._end("cancelled")
             except Lost:
                 return self._lost()
             except ServiceError as exc:
@@ -241,18 +321,30 @@ class ResponseWork:
             self.service.executors.remove(response_id, self.executor)
             recorder.events.close()
 
+    def _claim(self) -> bool:
+        """Take a queued background response into `in_progress` (False: it was cancelled meanwhile)."""
+        try:
+            self.item = change(self.service.store, self.item,
+                               {"status": WORKING, "response": {**self.response, "status": WORKING},
+                                **self.service.leases.grant()}, allowed={QUEUED})
+        except StateChanged:
+            return False
+        self.response["status"] = WORKING
+        return True
+
     def _end(self, status: str, **fields) -> dict:
         self.executor.release()
         self.recorder.close("completed" if status == "completed" else "incomplete")
         self.response.update(fields, status=status)
         if self.item is not None:
-            try:
+            try:  # a cancel that came too late loses to the end it would have stopped
                 change(self.service.store, self.item, {"status": status, "response": self.response}, ACTIVE_FIELDS,
-                       allowed={"in_progress"})
+                       allowed={WORKING, CANCELLING})
             except StateChanged:  # deleted, or swept meanwhile: what the store says now is the truth
                 return self._lost()
         metrics.response_status(status)
-        self.recorder.lifecycle(f"response.{status}")
+        if status in LIFECYCLE_ENDS:
+            self.recorder.lifecycle(f"response.{status}")
         return self.response
 
     def _lost(self) -> dict:
@@ -263,8 +355,32 @@ class ResponseWork:
         elif self.response["status"] == "in_progress":
             self.response.update(status="failed", error={"code": "server_error", "message": "The response was deleted."})
         self.recorder.response = self.response
-        self.recorder.lifecycle(f"response.{self.response['status']}")
+        if self.response["status"] in LIFECYCLE_ENDS:
+            self.recorder.lifecycle(f"response.{self.response['status']}")
         return self.response
+
+
+def _ended(item: Item, status: str, error: dict | None = None) -> dict:
+    """Return the fields that end a response no executor works on (its items left `incomplete`)."""
+    response = {**item["response"], "status": status, "error": error,
+                "output": [{**o, "status": "incomplete"} for o in item["response"]["output"]]}
+    return {"status": status, "response": response}
+
+
+def _gone(response_id: str):
+    raise not_found("response", response_id, "response_id")
+
+
+def _translated(attempt: Callable[[int], Item]) -> Callable[[int], Item]:
+    """Make a state change lost to a concurrent writer a conflict that `retry_on_conflict` retries."""
+
+    def run(n: int) -> Item:
+        try:
+            return attempt(n)
+        except StateChanged as exc:
+            raise ConditionFailed() from exc
+
+    return run
 
 
 def _tokens(message: dict) -> int:

@@ -2,8 +2,8 @@
 
 Each input item and content part is checked by the model of its `type` (`items()`), so an error
 names a plain param (`input[2].content[0].image_url`). Unknown fields are ignored, as at OpenAI.
-Tools the server does not execute yet (web_search, mcp, file_search in responses, ...) are a 400
-naming them rather than being dropped in silence.
+Tools the server does not execute yet (web_search, mcp, file_search in responses, ...) and
+`conversation` are a 400 naming them rather than being dropped in silence.
 """
 
 from __future__ import annotations
@@ -256,15 +256,16 @@ class CreateResponse(BaseModel):
         if self.conversation is not None:
             raise InvalidRequestError("The 'conversation' parameter is not supported yet.", param="conversation",
                                       code="unsupported_parameter")
-        if self.background:
-            raise InvalidRequestError("Background responses are not supported yet.", param="background",
-                                      code="unsupported_parameter")
+        if self.background and self.store is False:
+            raise InvalidRequestError("A background response must be stored: drop store=false.", param="store",
+                                      code="invalid_value")
         items = [{"type": "message", "role": "user", "content": self.input}] if isinstance(self.input, str) \
             else input_items(self.input)
         fmt = self.text.format.stored() if self.text and self.text.format else {"type": "text"}
         return {
             "model": self.model, "input": items, "instructions": self.instructions,
-            "previous_response_id": self.previous_response_id, "store": self.store is not False, "background": False,
+            "previous_response_id": self.previous_response_id, "store": self.store is not False,
+            "background": bool(self.background),
             "tools": [_tool(tool, f"tools[{i}]") for i, tool in enumerate(self.tools or [])],
             "tool_choice": self._tool_choice(), "parallel_tool_calls": self.parallel_tool_calls is not False,
             "max_tool_calls": self.max_tool_calls,
@@ -300,8 +301,9 @@ class InputItemsQuery(ListQuery):
     include: list[Literal[INCLUDABLE]] | None = None  # type: ignore[valid-type]
 
 
-class IncludeQuery(BaseModel):
-    """`GET /responses/{id}`: `include`, and `stream` (replaying a stream comes with background mode)."""
+class RetrieveQuery(BaseModel):
+    """`GET /responses/{id}`: `include`; `stream` (with `starting_after`) replays a background response's events."""
 
     include: list[Literal[INCLUDABLE]] | None = None  # type: ignore[valid-type]
     stream: bool = False
+    starting_after: int | None = Field(default=None, ge=0)
