@@ -13,15 +13,17 @@ from tests.servers import wait_until, worker_pids
 from tests.web.support import api, sdk_on
 
 
-def test_a_killed_worker_leaves_its_response_failed(runs_short_service, upstream):
+@pytest.mark.parametrize("background", [False, True])
+def test_a_killed_worker_leaves_its_response_failed(runs_short_service, upstream, background):
     sdk = sdk_on(runs_short_service)
     marker = upstream.marker()
     upstream.script({"content": " ".join(["slow"] * 60), "delay": 0.5}, match=marker)
-    answer = api(runs_short_service, "POST", "/responses", json={"model": "m", "input": f"long {marker}", "stream": True},
-                 stream=True)
+    body = {"model": "m", "input": f"long {marker}", "stream": True, "background": background}
+    answer = api(runs_short_service, "POST", "/responses", json=body, stream=True)
     lines = answer.iter_lines()
     created = next(line for line in lines if line.startswith(b"data:"))
     response_id = requests.compat.json.loads(created[5:])["response"]["id"]
+    wait_until(lambda: upstream.requests(match=marker), timeout=10, what="the upstream call")
     assert sdk.responses.retrieve(response_id).status == "in_progress"
     old = worker_pids(runs_short_service.pid)
     for pid in old:
