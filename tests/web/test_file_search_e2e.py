@@ -279,3 +279,46 @@ def test_files_attached_to_a_message_are_searched_by_the_run(sdk, upstream):
     assert run.status == "completed", run.last_error
     answer = sdk.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
     assert [a.file_citation.file_id for a in answer.content[0].text.annotations] == [memo.id]
+
+
+def test_a_response_searches_vector_stores_and_cites_files(sdk, upstream, service):
+    doc = sdk.files.create(file=("vault.txt", (FILLER + " " + PLANTED).encode()), purpose="assistants")
+    tagged = sdk.files.create(file=("towers.txt", b"The north tower vault code used to be 1234."), purpose="assistants")
+    vs = sdk.vector_stores.create(name="response docs", file_ids=[doc.id])
+    sdk.vector_stores.files.create(vector_store_id=vs.id, file_id=tagged.id, attributes={"year": 2019})
+    poll_store(sdk, vs.id)
+    marker = upstream.marker()
+    upstream.script({"tool_calls": [{"name": "file_search", "arguments": {"query": "vault code north tower"}}]},
+                    {"content": 'The code is 7741 [1]. It reads "vault code for the north tower is 7741".'},
+                    match=marker)
+    tool = {"type": "file_search", "vector_store_ids": [vs.id], "max_num_results": 3,
+            "filters": {"type": "ne", "key": "year", "value": 2019}}
+    response = sdk.responses.create(model="m", input=f"Vault code? {marker}", tools=[tool],
+                                    include=["file_search_call.results"])
+
+    assert response.status == "completed", response.error
+    call, message = response.output
+    assert (call.type, call.status, call.queries) == ("file_search_call", "completed", ["vault code north tower"])
+    assert call.results and {r.file_id for r in call.results} == {doc.id}  # the filter kept the 2019 file out
+    assert PLANTED in call.results[0].text and call.results[0].filename == "vault.txt"
+    annotations = message.content[0].annotations
+    assert [(a.type, a.file_id, a.filename) for a in annotations] == [("file_citation", doc.id, "vault.txt")] * 2
+    assert message.content[0].text[annotations[0].index:].startswith("[1]")
+    raw = api(service, "GET", f"/responses/{response.id}").json()
+    assert_schema(raw, "Response")
+    second = upstream.requests(match=marker)[-1]["body"]
+    assert second["tools"][0]["function"]["name"] == "file_search"
+    assert PLANTED in next(m for m in second["messages"] if m["role"] == "tool")["content"]
+
+    again = upstream.marker()
+    upstream.script({"tool_calls": [{"name": "file_search", "arguments": {"query": "vault"}}]},
+                    {"content": "Still 7741 [1]."}, match=again)
+    with sdk.responses.stream(model="m", input=f"Again? {again}", tools=[tool]) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert ["response.file_search_call.in_progress", "response.file_search_call.searching",
+            "response.file_search_call.completed"] == [k for k in kinds if k.startswith("response.file_search_call")]
+    assert "response.output_text.annotation.added" in kinds and final.output[0].results is None  # not included
+    with pytest.raises(openai.NotFoundError) as unknown:
+        sdk.responses.create(model="m", input="x", tools=[{"type": "file_search", "vector_store_ids": ["vs_nope"]}])
+    assert unknown.value.body["param"] == "tools[0].vector_store_ids[0]"

@@ -61,7 +61,8 @@ def build_services(settings: Settings) -> Services:
     runs = Runs(settings, store, llm, threads, messages, records, assistants, leases, steps, settler,
                 server_tools={"file_search": file_search.tool})
     attachments = Attachments(file_search.files.content, extract_text)
-    responses = Responses(settings, store, llm, leases, attachments)
+    responses = Responses(settings, store, llm, leases, attachments, server_tools={"file_search": file_search.tool},
+                          check_vector_store=checker.vector_store)
     return Services(
         settings=settings, store=store, ask=AskService(settings, llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,

@@ -85,8 +85,10 @@ class Retriever:
                 "has_more": False, "next_page": None}
 
     def search_for_run(self, owner: str, vector_store_ids: Sequence[str], query: str,
-                       max_num_results: int = RUN_RESULTS, score_threshold: float = 0.0) -> list[dict]:
-        """Search the stores a run may use; return results shaped as a file_search step's `results`.
+                       max_num_results: int = RUN_RESULTS, score_threshold: float = 0.0,
+                       filters: dict | None = None) -> list[dict]:
+        """Search the stores a run (or a response) may use; return results shaped as a file_search
+        step's `results` (with the files' `attributes`), only files whose attributes pass `filters`.
 
         Unknown, foreign, deleted and expired stores are skipped (they must not fail the run)."""
         metas = []
@@ -95,9 +97,9 @@ class Retriever:
                 metas.append(self.vector_stores.owned(owner, vs_id, usable=True))
             except (NotFoundError, InvalidRequestError):  # the store is gone or expired: search the others
                 continue
-        hits = self.search(metas, query, max_num_results, score_threshold) if metas else []
+        hits = self.search(metas, query, max_num_results, score_threshold, filters) if metas else []
         return [
             {"file_id": h.segment.file_id, "file_name": h.segment.filename, "score": round(h.score, 6),
-             "content": [{"type": "text", "text": h.text}]}
+             "attributes": h.segment.attributes, "content": [{"type": "text", "text": h.text}]}
             for h in hits
         ]

@@ -1,7 +1,8 @@
-"""The `file_search` tool of runs: the executor offers it upstream, the server runs the search.
+"""The `file_search` tool of runs and responses: the executor offers it upstream, the server runs the search.
 
-The model calls `file_search(query)`; the tool searches the vector stores in scope (the
-assistant's and the thread's `tool_resources.file_search.vector_store_ids`), hands the model the
+The model calls `file_search(query)`; the tool searches the vector stores in scope (a run's
+assistant's and thread's `tool_resources.file_search.vector_store_ids`; a response's tool names
+them and is passed as the assistant's resources), with the tool's `filters`, hands the model the
 top chunks as numbered sources, and records the results in the run step. The model is asked to
 cite a source as `[n]`; `annotations` turns those markers (and quoted spans found verbatim in a
 source) into `file_citation` annotations of the assistant's message.
@@ -77,7 +78,8 @@ class FileSearchTool:
         limit = int(options.get("max_num_results") or RUN_RESULTS)
         scope = store_ids(context)
         self.wait_for_ingestion(context.owner, scope)
-        results = self.retriever.search_for_run(context.owner, scope, str(query), limit, threshold) if query else []
+        results = self.retriever.search_for_run(context.owner, scope, str(query), limit, threshold,
+                                                options.get("filters")) if query else []
         details = {"ranking_options": {"ranker": RANKER if ranking.get("ranker", "auto") == "auto" else ranking["ranker"],
                                        "score_threshold": threshold},
                    "results": results}

@@ -11,6 +11,7 @@ for `message.output_text.logprobs`.
 from __future__ import annotations
 
 import copy
+import json
 
 from askservice.ids import new_id
 from askservice.services.engine.events import Events
@@ -24,6 +25,13 @@ def _delta_logprobs(entries: list[dict]) -> list[dict]:
                               for t in e.get("top_logprobs") or []]} for e in entries]
 
 
+def _query(arguments: str) -> str:
+    try:
+        return str(json.loads(arguments or "{}").get("query") or "")
+    except (ValueError, AttributeError):
+        return arguments or ""
+
+
 def _part_logprobs(entries: list[dict]) -> list[dict]:
     return [{"token": e.get("token", ""), "logprob": e.get("logprob", 0.0), "bytes": e.get("bytes") or [],
              "top_logprobs": [{"token": t.get("token", ""), "logprob": t.get("logprob", 0.0), "bytes": t.get("bytes") or []}
@@ -33,10 +41,11 @@ def _part_logprobs(entries: list[dict]) -> list[dict]:
 class ResponseRecorder:
     """Build `response["output"]` from a turn's deltas and announce each change to `events`."""
 
-    def __init__(self, response: dict, events: Events, logprobs: bool = False):
+    def __init__(self, response: dict, events: Events, logprobs: bool = False, search_results: bool = False):
         self.response = response
         self.events = events
         self.logprobs = logprobs
+        self.search_results = search_results
         self.sequence = 0
         self._message: dict | None = None
         self._reasoning: dict | None = None
@@ -78,15 +87,58 @@ class ResponseRecorder:
                   content_index=0, delta=piece, logprobs=_delta_logprobs(kept))
 
     def call(self, call: Call) -> None:
-        self._calls[call.index] = self._add({"id": new_id("fc_"), "type": "function_call", "call_id": call.id,
-                                             "name": call.name, "arguments": "", "status": "in_progress"})
+        if call.type == "function":
+            self._calls[call.index] = self._add({"id": new_id("fc_"), "type": "function_call", "call_id": call.id,
+                                                 "name": call.name, "arguments": "", "status": "in_progress"})
+            return
+        item = self._calls[call.index] = self._add({"id": new_id("fs_"), "type": f"{call.type}_call",
+                                                    "status": "in_progress", "queries": [], "results": None})
+        self.emit(f"response.{item['type']}.in_progress", item_id=item["id"], output_index=self._index(item))
 
     def arguments(self, call: Call, piece: str) -> None:
         item = self._calls[call.index]
+        if call.type != "function":
+            return  # a server tool's arguments are its query, shown once it runs
         item["name"] = call.name
         item["arguments"] += piece
         self.emit("response.function_call_arguments.delta", item_id=item["id"], output_index=self._index(item),
                   delta=piece)
+
+    # -- server tools (file_search) -----------------------------------------------------------
+
+    def server_call_running(self, call: Call) -> None:
+        """The server executes the call now."""
+        item = self._calls[call.index]
+        item["status"] = "searching"
+        item["queries"] = [_query(call.arguments)]
+        self.emit(f"response.{item['type']}.searching", item_id=item["id"], output_index=self._index(item))
+
+    def server_call_done(self, call: Call) -> None:
+        """The call's results are in: close its item (results shown when `include` asked for them)."""
+        item = self._calls[call.index]
+        item["status"] = "completed"
+        if self.search_results:
+            item["results"] = [{"file_id": r["file_id"], "filename": r["file_name"], "score": r["score"],
+                                "text": "\n".join(c["text"] for c in r.get("content", [])),
+                                "attributes": r.get("attributes") or {}} for r in (call.details or {}).get("results", [])]
+        self.emit(f"response.{item['type']}.completed", item_id=item["id"], output_index=self._index(item))
+        self._open.remove(item)
+        self.emit("response.output_item.done", output_index=self._index(item), item=copy.deepcopy(item))
+
+    def annotate(self, citations: list[dict], results: list[dict]) -> None:
+        """Add file citations (`start_index`, `file_citation.file_id`) to the answer being written."""
+        if self._message is None or self._message["status"] != "in_progress":
+            return
+        names = {r["file_id"]: r["file_name"] for r in results}
+        part = self._message["content"][0]
+        for citation in citations:
+            file_id = citation["file_citation"]["file_id"]
+            annotation = {"type": "file_citation", "file_id": file_id, "filename": names.get(file_id, ""),
+                          "index": citation["start_index"]}
+            part["annotations"].append(annotation)
+            self.emit("response.output_text.annotation.added", item_id=self._message["id"],
+                      output_index=self._index(self._message), content_index=0,
+                      annotation_index=len(part["annotations"]) - 1, annotation=annotation)
 
     # -- the end of the turn ------------------------------------------------------------------
 
@@ -119,7 +171,7 @@ class ResponseRecorder:
     # -- helpers ------------------------------------------------------------------------------
 
     def _add(self, item: dict) -> dict:
-        for earlier in [i for i in self._open if i["type"] != "function_call"]:  # its text is over
+        for earlier in [i for i in self._open if i["type"] in ("reasoning", "message")]:  # its text is over
             self._close(earlier, "completed")
             self._open.remove(earlier)
         output = self.response["output"]

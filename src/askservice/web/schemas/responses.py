@@ -2,8 +2,8 @@
 
 Each input item and content part is checked by the model of its `type` (`items()`), so an error
 names a plain param (`input[2].content[0].image_url`). Unknown fields are ignored, as at OpenAI.
-Tools the server does not execute yet (web_search, mcp, file_search in responses, ...) and
-`conversation` are a 400 naming them rather than being dropped in silence.
+Tools the server does not execute yet (web_search, mcp, ...) and `conversation` are a 400
+naming them rather than being dropped in silence.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_v
 from askservice.errors import InvalidRequestError
 from askservice.web.pages import ListQuery
 from askservice.web.schemas.assistants import FunctionDefinition, Metadata, Temperature, TopP, invalid
+from askservice.web.schemas.vector_stores import ComparisonFilter, CompoundFilter, SearchRankingOptions
 from askservice.web.validation import parse_at
 
 INCLUDABLE = (
@@ -169,9 +170,9 @@ class FunctionTool(FunctionDefinition):
 
 
 class ToolChoice(BaseModel):
-    """`ToolChoiceFunction` or `ToolChoiceAllowed` (the modes are plain strings)."""
+    """`ToolChoiceFunction`, `ToolChoiceAllowed` or `ToolChoiceTypes` (the modes are plain strings)."""
 
-    type: Literal["function", "allowed_tools"]
+    type: Literal["function", "allowed_tools", "file_search"]
     name: StrictStr | None = None
     mode: Literal["auto", "required"] | None = None
     tools: list[dict[str, Any]] | None = None
@@ -284,14 +285,30 @@ class CreateResponse(BaseModel):
         return self.tool_choice if isinstance(self.tool_choice, str) else self.tool_choice.model_dump(exclude_none=True)
 
 
+class FileSearchTool(BaseModel):
+    """`FileSearchTool`: search these vector stores (the same search and ranking as runs)."""
+
+    type: Literal["file_search"]
+    vector_store_ids: Annotated[list[StrictStr], Field(min_length=1, max_length=16)]
+    max_num_results: StrictInt | None = Field(default=None, ge=1, le=50)
+    ranking_options: SearchRankingOptions | None = None
+    filters: ComparisonFilter | CompoundFilter | None = None
+
+    def stored(self) -> dict:
+        return {"type": "file_search", **self.model_dump(exclude_none=True, exclude={"type"})}
+
+
+TOOLS = {"function": FunctionTool, "file_search": FileSearchTool}
+
+
 def _tool(raw: Any, where: str) -> dict:
     kind = raw.get("type") if isinstance(raw, dict) else None
-    if kind != "function":
+    if kind not in TOOLS:
         raise InvalidRequestError(
-            f"Tool type '{kind}' is not supported in responses yet: only 'function' tools are.",
+            f"Tool type '{kind}' is not supported in responses yet: 'function' and 'file_search' tools are.",
             param=f"{where}.type", code="unsupported_value",
         )
-    return parse_at(FunctionTool, raw, where).stored()
+    return parse_at(TOOLS[kind], raw, where).stored()
 
 
 class InputItemsQuery(ListQuery):
