@@ -276,3 +276,28 @@ def test_streamed_reasoning_and_parallel_calls_are_spec_events(sdk, upstream, ru
     items = api(runs_short_service, "GET", f"/responses/{follow.id}/input_items?order=asc").json()
     assert [i["type"] for i in items["data"]] == ["reasoning", "function_call_output", "function_call_output"]
     assert_schema(items, "ResponseItemList")
+
+
+def test_compaction_replaces_the_chain_with_a_summary(sdk, upstream, runs_short_service):
+    marker = upstream.marker()
+    first = sdk.responses.create(model="m", input=f"My name is Ada {marker}")
+    upstream.script({"content": "The user is Ada."}, match="Summarize the conversation above now.")
+    compacted = sdk.responses.compact(model="m", previous_response_id=first.id, input="Remember that.")
+    assert compacted.object == "response.compaction" and [o.type for o in compacted.output] == ["compaction"]
+    sent = upstream.requests(match="Summarize the conversation above now.")[-1]["body"]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user", "user"]
+    assert_schema(api(runs_short_service, "POST", "/responses/compact",
+                      json={"model": "m", "input": "hello"}).json(), "CompactResource")
+
+    item = compacted.output[0].model_dump(exclude_none=True)
+    follow = sdk.responses.create(model="m", input=[item, {"role": "user", "content": f"Who am I? {marker}"}])
+    assert follow.status == "completed"
+    assert upstream.requests(match=f"Who am I? {marker}")[-1]["body"]["messages"] == [
+        {"role": "user", "content": "Summary of the conversation so far:\nThe user is Ada."},
+        {"role": "user", "content": f"Who am I? {marker}"}]
+
+    missing = api(runs_short_service, "POST", "/responses/compact", json={"input": "x"})
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "model"
+    forged = api(runs_short_service, "POST", "/responses",
+                 json={"model": "m", "input": [{"type": "compaction", "encrypted_content": "not ours"}]})
+    assert forged.status_code == 400 and forged.json()["error"]["param"] == "input"

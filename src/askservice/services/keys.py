@@ -102,9 +102,20 @@ def ingesting(vector_store_id: str, file_id: str) -> dict[str, str]:
     return {"gsi1pk": INGESTING, "gsi1sk": f"{vector_store_id}/{file_id}"}
 
 
+def response_pk(response_id: str) -> str:
+    """Return the partition of a response: its object, its context, its stored events."""
+    return f"resp#{response_id}"
+
+
 def response(response_id: str) -> tuple[str, str]:
-    """Return the key of a response (its object, its input items and the items it continues)."""
-    return f"resp#{response_id}", META
+    """Return the key of a response's object (status, lease, the API object)."""
+    return response_pk(response_id), META
+
+
+RESPONSE_CONTEXT = "ctx"
+"""The sk of a response's context (its input items and the items it continues): sorts before `meta`."""
+RESPONSE_EVENTS = "seq#"
+"""The sk prefix of a background response's stored events: sorts after `meta`."""
 
 
 def owned(owner: str, kind: str) -> str:

@@ -11,7 +11,7 @@ from askservice.services.engine.events import Channel
 from askservice.web import sse
 from askservice.web.context import client_id, services
 from askservice.web.pages import list_body
-from askservice.web.schemas.responses import CreateResponse, InputItemsQuery, RetrieveQuery
+from askservice.web.schemas.responses import CompactRequest, CreateResponse, InputItemsQuery, RetrieveQuery
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("responses", __name__)
@@ -40,6 +40,11 @@ def create_response():
 @bp.post("/responses/input_tokens")
 def count_input_tokens():
     return _responses().input_tokens(client_id(), parse_body(CreateResponse).params())
+
+
+@bp.post("/responses/compact")
+def compact_response():
+    return _responses().compact(client_id(), parse_body(CompactRequest).params())
 
 
 @bp.get("/responses/<response_id>")

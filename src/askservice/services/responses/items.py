@@ -5,7 +5,8 @@ Items are kept as the spec's `ItemResource` objects (a message `msg_...`, a `fun
 is replaced by the item it names, found among the items the response continues. Toward the
 upstream, items become chat-completions messages: `developer` is sent as `system` (not every
 server knows the role), consecutive function calls form one assistant message with `tool_calls`,
-and reasoning items are kept but not sent (open models must not be fed their earlier reasoning).
+a compaction item becomes its summary, and reasoning items are kept but not sent (open models
+must not be fed their earlier reasoning).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import json
 
 from askservice.errors import NotFoundError
 from askservice.ids import new_id
+from askservice.services.responses import compaction
 
-PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_"}
+PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
+            "compaction": "cmp_"}
 
 
 def output_text(text: str, logprobs: list[dict] | None = None) -> dict:
@@ -54,6 +57,8 @@ def _stored(kind: str, item: dict) -> dict:
     if kind == "function_call_output":
         return {"id": item_id, "type": "function_call_output", "call_id": item["call_id"], "output": item["output"],
                 "status": item.get("status") or "completed"}
+    if kind == "compaction":
+        return {"id": item_id, "type": "compaction", "encrypted_content": item["encrypted_content"]}
     return {**item, "id": item_id, "summary": item.get("summary") or []}  # reasoning
 
 
@@ -79,6 +84,9 @@ def chat_messages(items: list[dict]) -> list[dict]:
                 last.setdefault("tool_calls", []).append(call)  # the same turn: its text, then its calls
             else:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif kind == "compaction":  # everything it replaced, as one summary
+            messages.append({"role": "user", "content": compaction.SUMMARY_HEAD + compaction.decode(
+                item["encrypted_content"], "input")})
         elif kind == "function_call_output":
             output = item["output"]
             content = output if isinstance(output, str) else _chat_content(output, "tool")

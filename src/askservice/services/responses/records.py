@@ -1,14 +1,22 @@
 """Response items and their API objects.
 
-A stored response is the item `keys.response(id)`: `owner`, `status` (top level, for the lease
-and the sweeper), `response` (the API object), `input` (its own input items) and `earlier` (every
-item of the chain before it, in order: the earlier responses' inputs and outputs). Continuing a
-chain therefore reads one item, whatever its depth. While it is in progress the item holds a
-lease and sits in the owner index under `keys.ACTIVE_RESPONSES`, where the sweeper finds it.
+A stored response is two items of its partition `resp#ID`, written in one transaction:
+
+- `meta`: `owner`, `status` (top level, for the lease and the sweeper) and `response` (the API
+  object). While it is in progress it holds a lease and sits in the owner index under
+  `keys.ACTIVE_RESPONSES`, where the sweeper finds it. Its end rewrites only this small item.
+- `ctx` (written once): `input` (its own input items) and the items of the chain before it, in
+  order (the earlier responses' inputs and outputs), packed into attributes of at most
+  PACK_BYTES of JSON each, so that a long chain stays inside the item (DynamoDB moves a larger
+  attribute to the blob store) up to the item budget.
+
+Both sort first in the partition (`ctx` < `meta` < `seq#...`): one query of two items reads what
+a continuation needs, whatever the chain's depth.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 from askservice.services.engine import leases
@@ -57,6 +65,30 @@ def usage_object(usage: dict, cached: int, reasoning: int) -> dict:
     }
 
 
-def chain(item: dict) -> list[dict]:
-    """Return the items a response continuing `item` starts from: its chain, its input, its output."""
-    return [*item.get("earlier", []), *item.get("input", []), *item["response"]["output"]]
+PACK_BYTES = 30_000
+"""The most JSON an attribute of a context holds (under the store's 32 KB overflow threshold)."""
+
+
+def pack(items: list[dict]) -> dict:
+    """Return `items` as attributes `p0`, `p1`, ... of at most PACK_BYTES of JSON each (one item may pass it)."""
+    packs, current, size = [], [], 0
+    for item in items:
+        length = len(json.dumps(item, separators=(",", ":")))
+        if current and size + length > PACK_BYTES:
+            packs.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += length
+    if current:
+        packs.append(current)
+    return {f"p{n}": part for n, part in enumerate(packs)} | {"packs": len(packs)}
+
+
+def unpack(context: dict) -> list[dict]:
+    """Return the items `pack` spread over a context's attributes, in order."""
+    return [item for n in range(context.get("packs", 0)) for item in context[f"p{n}"]]
+
+
+def chain(context: dict, meta: dict) -> list[dict]:
+    """Return the items a response continuing this one starts from: its chain, its input, its output."""
+    return [*unpack(context), *context["input"], *meta["response"]["output"]]

@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Mapping
 
 from askservice import metrics
 from askservice.config import Settings
-from askservice.errors import InvalidRequestError, ServiceError, UpstreamRateLimitError
+from askservice.errors import InvalidRequestError, ServiceError, UpstreamBadGatewayError, UpstreamRateLimitError
 from askservice.ids import is_valid, new_id
 from askservice.llm import LLMClient, require_upstream
 from askservice.services import keys
@@ -44,6 +44,7 @@ from askservice.services.engine.prompt import call_messages, fit
 from askservice.services.engine.state import StateChanged, change
 from askservice.services.engine.tokenizer import count_tokens
 from askservice.services.engine.tools import ServerTool, ToolContext
+from askservice.services.responses import compaction
 from askservice.services.responses.attachments import Attachments
 from askservice.services.responses.items import chat_messages, message_text, stored_input
 from askservice.services.responses.records import (
@@ -53,11 +54,12 @@ from askservice.services.responses.records import (
     chain,
     new_response,
     now,
+    pack,
     usage_object,
 )
 from askservice.services.responses.recorder import ResponseRecorder
-from askservice.services.responses.stream import EVENT, StoredEvents, follow
-from askservice.store.base import ABSENT, ConditionFailed, Item, Page, Store
+from askservice.services.responses.stream import StoredEvents, follow
+from askservice.store.base import ABSENT, ConditionFailed, Item, Page, Put, Store
 from askservice.store.conflicts import retry_on_conflict
 
 log = logging.getLogger("askservice.responses")
@@ -117,6 +119,30 @@ class Responses:
         tokens = sum(_tokens(m) for m in messages) + (count_tokens(_json(tools)) if tools else 0)
         return {"object": "response.input_tokens", "input_tokens": tokens}
 
+    def compact(self, owner: str, params: dict) -> dict:
+        """Return a `response.compaction` whose one item summarises the chain and the input (not stored)."""
+        llm = require_upstream(self.llm)
+        earlier = self._earlier(owner, params.get("previous_response_id"))
+        items = [*earlier, *stored_input(params["input"], earlier)]
+        if not items:
+            raise InvalidRequestError("There is nothing to compact: give input or previous_response_id.",
+                                      param="input", code="invalid_value")
+        messages = self._head(params) + chat_messages(self.attachments.inline(owner, items))
+        try:
+            answer = llm.chat(compaction.request(params["model"], messages)).data
+            summary = answer["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError):
+            raise UpstreamBadGatewayError("The upstream answered the compaction in an unknown shape.") from None
+        usage = answer.get("usage") or {}
+        metrics.tokens(owner, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        return {
+            "id": new_id("resp_"), "object": "response.compaction", "created_at": now(),
+            "output": [{"id": new_id("cmp_"), "type": "compaction", "encrypted_content": compaction.encode(summary)}],
+            "usage": usage_object({k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
+                                  int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
+                                  int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)),
+        }
+
     def _prepare(self, owner: str, params: dict, events: Events | None = None) -> "ResponseWork":
         llm = require_upstream(self.llm)
         earlier = self._earlier(owner, params.get("previous_response_id"))
@@ -132,11 +158,12 @@ class Responses:
             response["status"] = QUEUED
             events = StoredEvents(self.store, pk, live=events)
         if params["store"]:
-            item = self.store.put({
-                "pk": pk, "sk": sk, "owner": owner, "status": response["status"], **self.leases.grant(),
-                "gsi1pk": keys.ACTIVE_RESPONSES, "gsi1sk": response["id"],
-                "response": response, "input": own, "earlier": earlier,
-            }, ABSENT)
+            item = {"pk": pk, "sk": sk, "owner": owner, "status": response["status"], **self.leases.grant(),
+                    "gsi1pk": keys.ACTIVE_RESPONSES, "gsi1sk": response["id"], "response": response}
+            self.store.transact([
+                Put(item, ABSENT), Put({"pk": pk, "sk": keys.RESPONSE_CONTEXT, "input": own, **pack(earlier)}, ABSENT),
+            ])
+            item = {**item, "version": 1}
         include = params.get("include") or ()
         recorder = ResponseRecorder(response, events or Events(), logprobs=LOGPROBS in include,
                                     search_results=SEARCH_RESULTS in include)
@@ -145,13 +172,22 @@ class Responses:
     def _earlier(self, owner: str, previous_id: str | None) -> list[dict]:
         if previous_id is None:
             return []
-        previous = self._owned(owner, previous_id, "previous_response_id")
+        context, previous = self._with_context(owner, previous_id, "previous_response_id")
         if previous["status"] not in FINISHED:
             raise InvalidRequestError(
                 f"Previous response '{previous_id}' is still {previous['status']}: wait for it to end.",
                 param="previous_response_id", code="invalid_value",
             )
-        return chain(previous)
+        return chain(context, previous)
+
+    def _with_context(self, owner: str, response_id: str, param: str) -> tuple[Item, Item]:
+        """Return a response's context and object items, read together in one query."""
+        found = self.store.query(keys.response_pk(response_id), limit=2).items if is_valid(response_id, "resp_") else []
+        by_sk = {item["sk"]: item for item in found}
+        meta, context = by_sk.get(keys.META), by_sk.get(keys.RESPONSE_CONTEXT)
+        if meta is None or context is None or meta.get("owner") != owner:
+            raise not_found("response", response_id, param)
+        return context, self.settle(meta)
 
     def _head(self, params: dict) -> list[dict]:
         return [{"role": "system", "content": params["instructions"]}] if params.get("instructions") else []
@@ -206,9 +242,9 @@ class Responses:
     def delete(self, owner: str, response_id: str) -> dict:
         """Delete a stored response and its stored events (one in progress stops: its executor finds it gone)."""
         item = self._owned(owner, response_id, "response_id")
-        self.store.delete(item["pk"], item["sk"])
+        self.store.delete(item["pk"], item["sk"])  # gone for every reader at once
         self.executors.wake(response_id)
-        self.store.delete_all(item["pk"], EVENT)
+        self.store.delete_all(item["pk"])  # its context and stored events
         return {"id": response_id, "object": "response", "deleted": True}
 
     def cancel(self, owner: str, response_id: str) -> dict:
@@ -264,7 +300,7 @@ class Responses:
 
     def input_items(self, owner: str, response_id: str, limit: int, order: str, after: str | None) -> Page:
         """Return a page of a response's own input items (`order` by position; `after` an item id)."""
-        items = list(self._owned(owner, response_id, "response_id")["input"])
+        items = list(self._with_context(owner, response_id, "response_id")[0]["input"])
         if order == "desc":
             items.reverse()
         if after is not None:

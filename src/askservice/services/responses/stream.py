@@ -2,7 +2,7 @@
 
 `StoredEvents` is the Events sink of a background response: each event goes at once to the live
 channel (if a client streams the create) and into a buffer that is written as one batch item
-`resp#ID`/`ev#<first sequence number>` every FLUSH_SECONDS, or sooner when FLUSH_EVENTS wait:
+`resp#ID`/`seq#<first sequence number>` every FLUSH_SECONDS, or sooner when FLUSH_EVENTS wait:
 a 1,000-delta answer costs tens of writes, not a thousand. Retention: the last MAX_KEPT_EVENTS
 events of a response (older batches are deleted as new ones are written) and all of them go
 with the response when it is deleted.
@@ -21,10 +21,10 @@ from typing import Callable, Iterator
 
 from askservice.errors import InvalidRequestError
 from askservice.services.engine.events import Events
+from askservice.services.keys import RESPONSE_EVENTS as EVENT
 from askservice.store.base import Store
 
 log = logging.getLogger("askservice.responses")
-EVENT = "ev#"
 FLUSH_SECONDS = 0.2
 FLUSH_EVENTS = 256
 MAX_KEPT_EVENTS = 20_000

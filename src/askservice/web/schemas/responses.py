@@ -120,13 +120,19 @@ class Reasoning(BaseModel):
     status: Literal["in_progress", "completed", "incomplete"] | None = None
 
 
+class Compaction(BaseModel):
+    type: Literal["compaction"]
+    id: StrictStr | None = None
+    encrypted_content: Annotated[StrictStr, Field(max_length=20_971_520)]
+
+
 class ItemReference(BaseModel):
     type: Literal["item_reference"] = "item_reference"
     id: StrictStr
 
 
 ITEMS = {"message": Message, "function_call": FunctionCall, "function_call_output": FunctionCallOutput,
-         "reasoning": Reasoning, "item_reference": ItemReference}
+         "reasoning": Reasoning, "compaction": Compaction, "item_reference": ItemReference}
 
 
 def input_items(raw: list[Any], param: str = "input") -> list[dict]:
@@ -309,6 +315,26 @@ def _tool(raw: Any, where: str) -> dict:
             param=f"{where}.type", code="unsupported_value",
         )
     return parse_at(TOOLS[kind], raw, where).stored()
+
+
+class CompactRequest(BaseModel):
+    """`CompactResponseMethodPublicBody`."""
+
+    model: StrictStr
+    input: StrictStr | Annotated[list[Any], Field(max_length=MAX_INPUT_ITEMS)] | None = None
+    previous_response_id: StrictStr | None = None
+    instructions: StrictStr | None = None
+
+    def params(self) -> dict:
+        """Return the plain parameters of a compaction."""
+        if self.input is None:
+            items = []
+        elif isinstance(self.input, str):
+            items = [{"type": "message", "role": "user", "content": self.input}]
+        else:
+            items = input_items(self.input)
+        return {"model": self.model, "input": items, "previous_response_id": self.previous_response_id,
+                "instructions": self.instructions}
 
 
 class InputItemsQuery(ListQuery):
