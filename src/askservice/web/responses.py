@@ -22,8 +22,8 @@ def _responses():
 
 
 def _frames(channel: Channel) -> Iterator[bytes]:
-    for name, data in channel:
-        yield sse.event(data, name)
+    for batch in channel.batches():
+        yield b"".join(sse.event(data, name) for name, data in batch)
 
 
 @bp.post("/responses")

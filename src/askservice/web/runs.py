@@ -31,8 +31,8 @@ def _runs():
 
 
 def _frames(channel: Channel) -> Iterator[bytes]:
-    for name, data in channel:
-        yield sse.event(data, name)
+    for batch in channel.batches():
+        yield b"".join(sse.event(data, name) for name, data in batch)
     yield DONE
 
 

@@ -42,8 +42,20 @@ class Channel(Events):
         self._detached = True
 
     def __iter__(self) -> Iterator[tuple[str, dict]]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[tuple[str, dict]]]:
+        """Yield the events queued so far together, waiting for at least one: a burst leaves in one write."""
         while True:
             item = self._queue.get()
             if item is _END:
                 return
-            yield item
+            batch = [item]
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is _END:
+                    yield batch
+                    return
+                batch.append(item)
+            yield batch
