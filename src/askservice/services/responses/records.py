@@ -5,10 +5,10 @@ A stored response is two items of its partition `resp#ID`, written in one transa
 - `meta`: `owner`, `status` (top level, for the lease and the sweeper) and `response` (the API
   object). While it is in progress it holds a lease and sits in the owner index under
   `keys.ACTIVE_RESPONSES`, where the sweeper finds it. Its end rewrites only this small item.
-- `ctx` (written once): `input` (its own input items) and the items of the chain before it, in
-  order (the earlier responses' inputs and outputs), packed into attributes of at most
-  PACK_BYTES of JSON each, so that a long chain stays inside the item (DynamoDB moves a larger
-  attribute to the blob store) up to the item budget.
+- `ctx` (written once): its own input items and the items of the chain before it, in order (the
+  earlier responses' inputs and outputs), packed as JSON text into attributes of at most
+  PACK_CHARS each, so that a long chain stays inside the item (DynamoDB moves a larger attribute
+  to the blob store) up to the item budget, and costs one string per pack to write and read.
 
 Both sort first in the partition (`ctx` < `meta` < `seq#...`): one query of two items reads what
 a continuation needs, whatever the chain's depth.
@@ -65,30 +65,43 @@ def usage_object(usage: dict, cached: int, reasoning: int) -> dict:
     }
 
 
-PACK_BYTES = 30_000
-"""The most JSON an attribute of a context holds (under the store's 32 KB overflow threshold)."""
+PACK_CHARS = 24_000
+"""The most JSON text a pack holds: stored as a string, it stays under the store's 32 KB overflow
+threshold with its escapes."""
 
 
-def pack(items: list[dict]) -> dict:
-    """Return `items` as attributes `p0`, `p1`, ... of at most PACK_BYTES of JSON each (one item may pass it)."""
+def pack(items: list[dict], name: str = "p") -> dict:
+    """Return `items` as attributes `p0`, `p1`, ... (and `packs`): their JSON text, at most PACK_CHARS
+    each (one item alone may pass it). Text, not nested values: the store then checks, encodes and
+    decodes one string per pack instead of walking every item (and boto3 types none of them)."""
     packs, current, size = [], [], 0
     for item in items:
-        length = len(json.dumps(item, separators=(",", ":")))
-        if current and size + length > PACK_BYTES:
+        text = json.dumps(item, separators=(",", ":"))
+        if current and size + len(text) > PACK_CHARS:
             packs.append(current)
             current, size = [], 0
-        current.append(item)
-        size += length
+        current.append(text)
+        size += len(text) + 1
     if current:
         packs.append(current)
-    return {f"p{n}": part for n, part in enumerate(packs)} | {"packs": len(packs)}
+    return {f"{name}{n}": "[" + ",".join(part) + "]" for n, part in enumerate(packs)} | {f"{name}_packs": len(packs)}
 
 
-def unpack(context: dict) -> list[dict]:
+def unpack(context: dict, name: str = "p") -> list[dict]:
     """Return the items `pack` spread over a context's attributes, in order."""
-    return [item for n in range(context.get("packs", 0)) for item in context[f"p{n}"]]
+    return [item for n in range(context.get(f"{name}_packs", 0)) for item in json.loads(context[f"{name}{n}"])]
+
+
+def context_item(pk: str, sk: str, own: list[dict], earlier: list[dict]) -> dict:
+    """Return the context item of a response: its own input items and the chain before it, packed."""
+    return {"pk": pk, "sk": sk, **pack(own, "input"), **pack(earlier, "p")}
+
+
+def own_input(context: dict) -> list[dict]:
+    """Return a response's own input items from its context item."""
+    return unpack(context, "input")
 
 
 def chain(context: dict, meta: dict) -> list[dict]:
     """Return the items a response continuing this one starts from: its chain, its input, its output."""
-    return [*unpack(context), *context["input"], *meta["response"]["output"]]
+    return [*unpack(context, "p"), *own_input(context), *meta["response"]["output"]]

@@ -52,9 +52,10 @@ from askservice.services.responses.records import (
     FINISHED,
     LOST_WORKER,
     chain,
+    context_item,
     new_response,
     now,
-    pack,
+    own_input,
     usage_object,
 )
 from askservice.services.responses.recorder import ResponseRecorder
@@ -161,7 +162,7 @@ class Responses:
             item = {"pk": pk, "sk": sk, "owner": owner, "status": response["status"], **self.leases.grant(),
                     "gsi1pk": keys.ACTIVE_RESPONSES, "gsi1sk": response["id"], "response": response}
             self.store.transact([
-                Put(item, ABSENT), Put({"pk": pk, "sk": keys.RESPONSE_CONTEXT, "input": own, **pack(earlier)}, ABSENT),
+                Put(item, ABSENT), Put(context_item(pk, keys.RESPONSE_CONTEXT, own, earlier), ABSENT),
             ])
             item = {**item, "version": 1}
         include = params.get("include") or ()
@@ -300,7 +301,7 @@ class Responses:
 
     def input_items(self, owner: str, response_id: str, limit: int, order: str, after: str | None) -> Page:
         """Return a page of a response's own input items (`order` by position; `after` an item id)."""
-        items = list(self._with_context(owner, response_id, "response_id")[0]["input"])
+        items = own_input(self._with_context(owner, response_id, "response_id")[0])
         if order == "desc":
             items.reverse()
         if after is not None:
