@@ -52,7 +52,7 @@ sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
 from bench.runs import ANSWER, MODEL, Direct, RunClient, pct  # noqa: E402
 from tests.servers import Service  # noqa: E402
-from tests.store.trips import RoundTrips  # noqa: E402
+from tests.store.trips import RoundTrips, blob_calls, store_calls  # noqa: E402
 from tests.upstream import UpstreamProcess  # noqa: E402
 
 SETUP_MODEL = "bench-setup"  # answers at once: building chains and counting round trips
@@ -119,72 +119,6 @@ def environment(env: dict):
                 os.environ[k] = v
 
 
-class StoreCalls:
-    """Records the Store methods called on `store` while open (outermost calls only): the store round trips."""
-
-    METHODS = ("get", "put", "update", "delete", "transact", "query", "query_index", "query_all", "delete_all")
-
-    def __init__(self, store):
-        self.store = store
-        self.calls: list[str] = []
-        self._depth = 0
-
-    def __enter__(self) -> "StoreCalls":
-        for name in self.METHODS:
-            original = getattr(self.store, name)
-
-            def counted(*args, _original=original, _name=name, **kwargs):
-                if self._depth == 0:
-                    self.calls.append(_name)
-                self._depth += 1
-                try:
-                    return _original(*args, **kwargs)
-                finally:
-                    self._depth -= 1
-
-            setattr(self.store, name, counted)
-        return self
-
-    def __exit__(self, *_) -> None:
-        for name in self.METHODS:
-            delattr(self.store, name)
-
-
-class BlobOps:
-    """Counts the calls of a store's overflow blobs while open (DynamoDB only: SQLite has no overflow)."""
-
-    METHODS = ("put", "get", "read", "exists", "delete")
-
-    def __init__(self, store):
-        self.blobs = getattr(getattr(store, "overflow", None), "blobs", None)
-        self.count = 0
-        self.calls: list[str] = []
-        self._depth = 0  # BlobStore.read calls get: count the outermost call
-
-    def __enter__(self) -> "BlobOps":
-        if self.blobs is not None:
-            for name in self.METHODS:
-                original = getattr(self.blobs, name)
-
-                def counted(*args, _original=original, _name=name, **kwargs):
-                    if self._depth == 0:
-                        self.count += 1
-                        self.calls.append(_name)
-                    self._depth += 1
-                    try:
-                        return _original(*args, **kwargs)
-                    finally:
-                        self._depth -= 1
-
-                setattr(self.blobs, name, counted)
-        return self
-
-    def __exit__(self, *_) -> None:
-        if self.blobs is not None:
-            for name in self.METHODS:
-                delattr(self.blobs, name)
-
-
 class Backend:
     """askservice on one backend: gunicorn for the timings, an in-process app for the round trips."""
 
@@ -241,7 +175,7 @@ class Backend:
     def _counted(self, call) -> tuple[list[str], int, int]:
         """Run `call`; return the store methods it called, the SQL statements / HTTP requests they sent, blob ops."""
         store = self.services.store
-        with StoreCalls(store) as calls, RoundTrips(store) as wire, BlobOps(store) as blobs:
+        with store_calls(store) as calls, RoundTrips(store) as wire, blob_calls(store) as blobs:
             call()
         return calls.calls + [f"blob {name}" for name in blobs.calls], wire.count, blobs.count
 

@@ -50,28 +50,51 @@ class RoundTrips:
         self.count += 1
 
 
-class StoreCalls:
-    """Counts the primitive calls a store makes while open (a context manager): what a service
-    asks of any backend, one round trip each on DynamoDB (SQLite runs a few statements per call)."""
+class Calls:
+    """Records the outermost calls of some methods of `target` while open (a context manager):
+    `calls` (their names, in order) and `count`. A call made inside a counted one is not counted."""
 
-    PRIMITIVES = ("_get", "_write", "_transact", "_read_page")
+    def __init__(self, target, methods: tuple[str, ...]):
+        self.target = target
+        self.methods = methods if target is not None else ()
+        self.calls: list[str] = []
+        self._depth = 0
 
-    def __init__(self, store: Store):
-        self.store = store
-        self.count = 0
+    @property
+    def count(self) -> int:
+        return len(self.calls)
 
-    def __enter__(self) -> "StoreCalls":
-        for name in self.PRIMITIVES:
-            setattr(self.store, name, self._counted(getattr(self.store, name)))
+    def __enter__(self) -> "Calls":
+        for name in self.methods:
+            setattr(self.target, name, self._counted(name, getattr(self.target, name)))
         return self
 
     def __exit__(self, *_) -> None:
-        for name in self.PRIMITIVES:
-            delattr(self.store, name)
+        for name in self.methods:
+            delattr(self.target, name)
 
-    def _counted(self, primitive):
+    def _counted(self, name: str, method):
         def call(*args, **kwargs):
-            self.count += 1
-            return primitive(*args, **kwargs)
+            if self._depth == 0:
+                self.calls.append(name)
+            self._depth += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._depth -= 1
 
         return call
+
+
+STORE_METHODS = ("get", "put", "update", "delete", "transact", "query", "query_index", "query_all", "delete_all")
+BLOB_METHODS = ("put", "get", "read", "exists", "delete")
+
+
+def store_calls(store: Store) -> Calls:
+    """Count the Store methods a service calls (one round trip each on DynamoDB, a few statements on SQLite)."""
+    return Calls(store, STORE_METHODS)
+
+
+def blob_calls(store: Store) -> Calls:
+    """Count the calls of a store's overflow blobs (DynamoDB's; SQLite has no overflow: nothing to count)."""
+    return Calls(getattr(getattr(store, "overflow", None), "blobs", None), BLOB_METHODS)

@@ -14,7 +14,7 @@ from askservice.services.engine.tokenizer import count_tokens
 from askservice.store.dynamodb import DynamoStore
 from askservice.web.schemas.responses import CreateResponse
 from tests.conftest import BACKENDS
-from tests.store.trips import RoundTrips, StoreCalls
+from tests.store.trips import RoundTrips, store_calls
 
 OWNER = "client-a"
 
@@ -44,17 +44,17 @@ def _create(services, **body) -> dict:
 def test_round_trips_stay_three_whatever_the_depth(services):
     responses = services.responses
     dynamo = isinstance(services.store, DynamoStore)
-    with StoreCalls(services.store) as fresh:
+    with store_calls(services.store) as fresh:
         first = _create(services, input="start")
     previous = first["id"]
     counts = []
     for depth in range(1, 13):
-        with StoreCalls(services.store) as calls, RoundTrips(services.store) as trips:
+        with store_calls(services.store) as calls, RoundTrips(services.store) as trips:
             previous = _create(services, input=f"turn {depth}", previous_response_id=previous)["id"]
         counts.append((calls.count, trips.count if dynamo else 3))
-    with StoreCalls(services.store) as unstored:
+    with store_calls(services.store) as unstored:
         _create(services, input="quiet", store=False)
-    with StoreCalls(services.store) as read:
+    with store_calls(services.store) as read:
         responses.get(OWNER, previous)
     assert (fresh.count, unstored.count, read.count) == (2, 0, 1)
     assert counts == [(3, 3)] * 12  # read what it continues, claim, write the result: at depth 1 as at 12
