@@ -15,6 +15,7 @@ from askservice.services.assistants import AssistantsService
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
+from askservice.services.gateway import Gateway
 from askservice.services.messages import MessageRecords, MessagesService
 from askservice.services.runs import Runs
 from askservice.services.runs.settle import Settler
@@ -32,6 +33,7 @@ class Services:
     settings: Settings
     store: Store
     ask: AskService
+    gateway: Gateway
     file_search: FileSearch
     assistants: AssistantsService
     threads: ThreadsService
@@ -57,7 +59,7 @@ def build_services(settings: Settings) -> Services:
     runs = Runs(settings, store, llm, threads, messages, records, assistants, leases, steps, settler,
                 server_tools={"file_search": file_search.tool})
     return Services(
-        settings=settings, store=store, ask=AskService(settings, llm),
+        settings=settings, store=store, ask=AskService(settings, llm), gateway=Gateway(llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
         sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep, file_search.sweep]),
     )
