@@ -89,3 +89,11 @@ def test_start_up_stops_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"askservice: configuration error: {path}: Expected ']' at the end of a table declaration (at line 16, column 13)"
     ]
+
+
+def test_the_readme_file_of_real_upstreams_is_valid(tmp_path):
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    parsed = load(write(tmp_path, block), {"OPENAI_API_KEY": "sk", "ANTHROPIC_API_KEY": "sk-ant"}, 60.0)
+    assert set(parsed.upstreams) == {"openai", "vllm", "ollama", "llamacpp", "lmstudio", "anthropic"}
+    assert parsed.routes["default"].public == "gpt-4o-mini" and parsed.routes["qwen"].fallbacks == ("llama3.2",)
