@@ -15,6 +15,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, NoReturn
 
 from askservice.errors import ConfigError
 
@@ -55,7 +56,7 @@ class UpstreamsFile:
     created: int  # the file's modification time: the `created` of its models
 
 
-def load(path: str, environ, default_timeout: float) -> UpstreamsFile:
+def load(path: str, environ: Mapping[str, str], default_timeout: float) -> UpstreamsFile:
     """Read and check the upstreams file at `path`; keys are read from `environ`."""
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -70,10 +71,10 @@ def load(path: str, environ, default_timeout: float) -> UpstreamsFile:
 
 
 class _Checker:
-    def __init__(self, path: str, text: str, environ, default_timeout: float):
+    def __init__(self, path: str, text: str, environ: Mapping[str, str], default_timeout: float):
         self.path, self.lines, self.environ, self.default_timeout = path, text.splitlines(), environ, default_timeout
 
-    def fail(self, problem: str, table: str | None = None, key: str | None = None):
+    def fail(self, problem: str, table: str | None = None, key: str | None = None) -> NoReturn:
         raise ConfigError(f"{self.path} line {self.line_of(table, key)}: {problem}")
 
     def line_of(self, table: str | None, key: str | None) -> int:

@@ -61,7 +61,7 @@ def from_status(status: int, body: bytes, retry_after: str | None = None) -> Ser
         )
     if cls is InvalidRequestError:
         return InvalidRequestError(f"The upstream rejected the request: {detail or f'HTTP {status}'}", code="upstream_rejected")
-    hint = " (check UPSTREAM_API_KEY)" if status in (401, 403) else ""
+    hint = " (check UPSTREAM_API_KEY, or the upstream's api_key_env)" if status in (401, 403) else ""
     return UpstreamBadGatewayError(
         f"The upstream answered HTTP {status}{hint}: {detail or 'no details'}", retry_elsewhere=status >= 500
     )

@@ -67,16 +67,16 @@ class Router:
     def _first(self, model, call: Callable[[Target], T]) -> T:
         """Return `call` on the first target that answers; fall back only on `retry_elsewhere`."""
         targets = self.targets(model)
-        for target, following in zip(targets, [*targets[1:], None]):
+        for target, following in zip(targets, targets[1:]):
             try:
                 return call(target)
             except UpstreamError as exc:
-                if following is None or not exc.retry_elsewhere:
+                if not exc.retry_elsewhere:
                     raise
                 log.warning("model %s: upstream %s failed (%s); trying %s", model, target.upstream, exc.message,
                             following.upstream)
                 metrics.upstream_fallback(target.upstream, following.upstream)
-        raise AssertionError("unreachable: the last target returns or raises")
+        return call(targets[-1])
 
     def chat(self, body: dict) -> Completion:
         """A chat completion (JSON) from the upstream serving `body["model"]`."""
