@@ -1,12 +1,15 @@
-"""Benchmark the /v1/ask relay against calling the scripted upstream directly (R1-R6 of issue 3).
+"""Benchmark the /v1/ask and /v1/chat/completions relays against calling the scripted upstream
+directly and against a bare relay (R1-R6 of issue 3, the targets of issue 13).
 
     .venv/bin/python bench/ask_relay.py [--rounds 5] [--quick] [--only R4]
 
 Starts the scripted upstream (tests/upstream.py), askservice under gunicorn -k gevent (2 workers,
-and a 1-worker one for R5), and the bare Flask + requests relay of bench/bare_relay.py under the
-same gunicorn. Rounds are interleaved (direct, askservice, bare, direct, ...) and each figure is
-the median over the rounds. Load: `wrk` (C, not the bottleneck; `apt-get install -y wrk`) for
-JSON, a gevent raw-socket client in this process for SSE. Prints one table of ratios.
+and a 1-worker one for R5), and the bare Flask + requests relay of bench/bare_relay.py (both
+routes) under the same gunicorn. Rounds are interleaved (direct, ask, chat, bare ask, bare chat,
+direct, ...) and each figure is the median over the rounds. "added / bare relay's" rows divide a
+route's added time over direct by the bare relay's for the same route, in the same run. Load:
+`wrk` (C, not the bottleneck; `apt-get install -y wrk`) for JSON, a gevent raw-socket client in
+this process for SSE. Prints one table, a column pair per route.
 """
 
 from gevent import monkey
@@ -198,6 +201,8 @@ def open_streams_round(target: Target, probes: int, service: Gunicorn | None) ->
 
 # ---- the run ---------------------------------------------------------------------------------
 
+ROUTES = (("ask", "/v1/ask", True), ("chat", "/v1/chat/completions", False))  # name, path, /v1/ask body
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -221,23 +226,25 @@ def main() -> None:
             "STORE_URL": f"sqlite:///{tmp}/askservice.db", "BLOB_URL": f"file://{tmp}/blobs",
         }
         ours = Gunicorn(REPO / "src", "app:app", env, tmp, workers=2)
-        direct = Target("direct", upstream.port, "/v1/chat/completions", relay=False)
-        relay = Target("askservice", ours.port, "/v1/ask", relay=True)
         processes.append(ours)
+        direct = Target("direct", upstream.port, "/v1/chat/completions", relay=False)
+        relays = {name: Target(name, ours.port, path, relay) for name, path, relay in ROUTES}
         if args.only == "R4":
-            sse_round(relay, 8)  # warm pools and imports
-            print_table(r4_rows(run_r4(args.rounds, direct, relay, 10 if args.quick else 30)), args.rounds)
+            for t in relays.values():
+                sse_round(t, 8)  # warm pools and imports
+            print_table(r4_rows(run_r4(args.rounds, [direct, *relays.values()], 10 if args.quick else 30)), args.rounds)
             return
         bare = Gunicorn(REPO / "bench", "bare_relay:app", env, tmp, workers=2)
         ours1 = Gunicorn(REPO / "src", "app:app", env, tmp, workers=1)
         processes += [bare, ours1]
-        bare_t = Target("bare", bare.port, "/v1/ask", relay=True)
-        relay1 = Target("askservice-1w", ours1.port, "/v1/ask", relay=True)
-        for t in (direct, relay, bare_t):  # warm pools and imports
+        bares = {name: Target(f"bare-{name}", bare.port, path, relay) for name, path, relay in ROUTES}
+        ones = {name: Target(f"{name}-1w", ours1.port, path, relay) for name, path, relay in ROUTES}
+        for t in (direct, *relays.values(), *bares.values()):  # warm pools and imports
             wrk(t, "fast", 8, 1, tmp)
-        sse_round(relay1, 8)
-        rows = run_rounds(args.rounds, seconds, tmp, direct, relay, bare_t, relay1, ours1, quick=args.quick)
-        rows += run_leak(ours, relay, tmp, total=20_000 if args.quick else 100_000)
+        for t in ones.values():
+            sse_round(t, 8)
+        rows = run_rounds(args.rounds, seconds, tmp, direct, relays, bares, ones, ours1, quick=args.quick)
+        rows += run_leak(ours, relays, tmp, total=20_000 if args.quick else 100_000)
         print_table(rows, args.rounds)
     finally:
         for process in reversed(processes):
@@ -245,107 +252,128 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_r4(rounds: int, direct: Target, relay: Target, streams: int) -> dict:
-    """Only R4's rounds (direct, askservice, direct, ...); return the results by key."""
+def run_r4(rounds: int, targets: list, streams: int) -> dict:
+    """Only R4's rounds (each target in turn, every round); return the results by key."""
     m: dict[str, list] = {}
     for n in range(rounds):
         print(f"round {n + 1}/{rounds}", file=sys.stderr, flush=True)
-        for t in (direct, relay):
+        for t in targets:
             m.setdefault(f"r4 {t.name}", []).append(sse_round(t, streams))
     return m
 
 
-def compare(m: dict, row: str, label: str, base: str, ours: str, field: str, unit: str, target: str) -> tuple:
-    """One table row: the medians of `field` for the baseline and ours, and ours' ratio ("x") or difference."""
-    b, o = (statistics.median(r[field] for r in m[key]) for key in (base, ours))
-    return (row, label, b, o, o / b if unit == "x" else o - b, unit, target)
+def median(m: dict, key: str, field: str) -> float:
+    return statistics.median(r[field] for r in m[key])
+
+
+def row(m: dict, key: str, label: str, base: str, field: str, unit: str, target: str, ratio_to: str | None = None) -> tuple:
+    """One table row: the baseline's median of `field`, then per route its median and its ratio ("x")
+    or difference to the baseline; with `ratio_to` (a baseline key prefix, "bare"), the row is
+    instead each route's added value over direct divided by that same route's bare relay's."""
+    cells = []
+    for name, _, _ in ROUTES:
+        ours = median(m, f"{base.split()[0]} {name}", field)
+        if ratio_to:
+            bare = median(m, f"{base.split()[0]} {ratio_to}-{name}", field)
+            cells.append((ours - median(m, base, field), (ours - median(m, base, field)) / (bare - median(m, base, field))))
+        else:
+            b = median(m, base, field)
+            cells.append((ours, ours / b if unit == "x" else ours - b))
+    return (key, label, median(m, base, field), cells, unit, target)
 
 
 def r4_rows(m: dict) -> list:
     """The R4 rows of the table from the rounds' results."""
-    def r4(label, field, unit, target):
-        return compare(m, "R4", f"SSE 20x10ms: {label}", "r4 direct", "r4 askservice", field, unit, target)
-
-    return [
-        r4("added TTFT p50", "p50", "ms", "<= 2 ms"),
-        r4("added TTFT p99", "p99", "ms", "<= 10 ms"),
-        r4("events per stream", "events", "", "same (0)"),
-        r4("inter-chunk gap p50", "gap50", "ms", "within 1 ms"),
-        r4("inter-chunk gap p99", "gap99", "ms", "(info)"),
-        ("R4", "errors (non-2xx, socket, bad stream)", sum(r["errors"] for r in m["r4 direct"]),
-         sum(r["errors"] for r in m["r4 askservice"]), None, "", "0"),
+    rows = [
+        row(m, "R4", "SSE 20x10ms: added TTFT p50", "r4 direct", "p50", "ms", "(info)"),
+        row(m, "R4", "SSE 20x10ms: added TTFT p99", "r4 direct", "p99", "ms", "<= 10 ms"),
+        row(m, "R4", "SSE: events per stream", "r4 direct", "events", "", "same (0)"),
+        row(m, "R4", "SSE: inter-chunk gap p50", "r4 direct", "gap50", "ms", "within 1 ms"),
+        row(m, "R4", "SSE: inter-chunk gap p99", "r4 direct", "gap99", "ms", "(info)"),
     ]
+    if any(k.startswith("r4 bare-") for k in m):
+        rows.insert(1, row(m, "R4", "added TTFT p50 / bare relay's", "r4 direct", "p50", "x", "<= 1.0 x", ratio_to="bare"))
+    errors = [(sum(r["errors"] for r in m[f"r4 {name}"]), None) for name, _, _ in ROUTES]
+    return rows + [("R4", "errors (non-2xx, socket, bad stream)", sum(r["errors"] for r in m["r4 direct"]), errors, "", "0")]
 
 
-def run_rounds(rounds, seconds, tmp, direct, relay, bare_t, relay1, ours1, quick) -> list:
+def run_rounds(rounds, seconds, tmp, direct, relays, bares, ones, ours1, quick) -> list:
     m: dict[str, list] = {}
 
     def add(key, value):
         m.setdefault(key, []).append(value)
 
-    r5_streams_idle = None
+    ours, bare = list(relays.values()), list(bares.values())
+    r5_idle = None
     for n in range(rounds):
         print(f"round {n + 1}/{rounds}", file=sys.stderr, flush=True)
-        for t in (direct, relay):
+        for t in (direct, *ours, *bare):
             add(f"r1 {t.name}", wrk(t, "fast", 1, seconds, tmp))
-        for t in (direct, relay):
+        for t in (direct, *ours):
             add(f"r2 {t.name}", wrk(t, "slow200", 64, seconds, tmp))
-        for t in (direct, relay, bare_t):
+        for t in (direct, *ours, *bare):
             add(f"r3 {t.name}", wrk(t, "fast", 64, seconds, tmp))
-        for t in (direct, relay):
+        for t in (direct, *ours, *bare):
             add(f"r4 {t.name}", sse_round(t, 10 if quick else 30))
-        if r5_streams_idle is None:
-            r5_streams_idle = sum(ours1.rss_kb())
-        for t, service in ((direct, None), (relay1, ours1)):
-            add(f"r5 {t.name}", open_streams_round(t, 20, service))
+        if r5_idle is None:
+            r5_idle = sum(ours1.rss_kb())
+        add("r5 direct", open_streams_round(direct, 20, None))
+        for name, t in ones.items():
+            add(f"r5 {name}", open_streams_round(t, 20, ours1))
 
-    errors = lambda *keys: sum(r["errors"] for k in keys for r in m[k])  # noqa: E731
-    r5_rss = statistics.median((r["rss_kb"] - r5_streams_idle) for r in m["r5 askservice-1w"]) / R5_STREAMS
-    r4 = r4_rows({k: v for k, v in m.items() if k.startswith("r4 ")})[:-1]  # errors: in the R1-4 row
+    def errors(name: str) -> int:
+        return sum(r["errors"] for k in (f"r1 {name}", f"r2 {name}", f"r3 {name}", f"r4 {name}", f"r3 bare-{name}",
+                                         f"r1 bare-{name}", f"r4 bare-{name}") for r in m[k])
+
+    rss = [(statistics.median(r["rss_kb"] - r5_idle for r in m[f"r5 {name}"]) / R5_STREAMS, None) for name, _, _ in ROUTES]
     return [
-        compare(m, "R1", "sequential JSON: added p50", "r1 direct", "r1 askservice", "p50", "ms", "<= 2 ms"),
-        compare(m, "R1", "sequential JSON: added p99", "r1 direct", "r1 askservice", "p99", "ms", "<= 5 ms"),
-        compare(m, "R2", "c64, upstream 200 ms: req/s", "r2 direct", "r2 askservice", "rps", "x", ">= 0.95 x"),
-        compare(m, "R2", "c64, upstream 200 ms: added p99", "r2 direct", "r2 askservice", "p99", "ms", "<= 40 ms"),
-        compare(m, "R3", "c64 saturation req/s vs bare relay", "r3 bare", "r3 askservice", "rps", "x", ">= 1.0 x"),
-        compare(m, "R3", "(info) same, vs direct upstream", "r3 direct", "r3 askservice", "rps", "x", ""),
-        *r4,
-        ("R5", f"{R5_STREAMS} open streams, 1 worker: errors", errors("r5 direct"), errors("r5 askservice-1w"),
-         errors("r5 askservice-1w"), "", "0"),
-        compare(m, "R5", "new stream's added TTFT p99 meanwhile", "r5 direct", "r5 askservice-1w", "p99", "ms",
-                "<= 25 ms"),
+        row(m, "R1", "sequential JSON: added p50", "r1 direct", "p50", "ms", "(info)"),
+        row(m, "R1", "added p50 / bare relay's", "r1 direct", "p50", "x", "<= 1.0 x", ratio_to="bare"),
+        row(m, "R1", "sequential JSON: added p99", "r1 direct", "p99", "ms", "<= 5 ms"),
+        row(m, "R2", "c64, upstream 200 ms: req/s", "r2 direct", "rps", "x", ">= 0.95 x"),
+        row(m, "R2", "c64, upstream 200 ms: added p99", "r2 direct", "p99", "ms", "<= 40 ms"),
+        ("R3", "c64 saturation req/s vs the bare relay", None,
+         [(median(m, f"r3 {name}", "rps"), median(m, f"r3 {name}", "rps") / median(m, f"r3 bare-{name}", "rps"))
+          for name, _, _ in ROUTES], "x", ">= 1.0 x"),
+        row(m, "R3", "(info) same, vs direct upstream", "r3 direct", "rps", "x", ""),
+        *r4_rows({k: v for k, v in m.items() if k.startswith("r4 ")})[:-1],  # errors: in the R1-4 row
+        ("R5", f"{R5_STREAMS} open streams, 1 worker: errors", sum(r["errors"] for r in m["r5 direct"]),
+         [(sum(r["errors"] for r in m[f"r5 {name}"]), None) for name, _, _ in ROUTES], "", "0"),
+        row(m, "R5", "new stream's added TTFT p99 meanwhile", "r5 direct", "p99", "ms", "<= 25 ms"),
         ("R5", "streams still open while probing (min)", min(r["open"] for r in m["r5 direct"]),
-         min(r["open"] for r in m["r5 askservice-1w"]), None, "", f"{R5_STREAMS}"),
-        ("R5", "worker RSS per open stream", None, None, r5_rss, "KB", "<= 100 KB"),
-        ("R1-4", "errors (non-2xx, socket, bad stream)", errors(*[k for k in m if k.startswith(("r1 d", "r2 d", "r3 d", "r4 d"))]),
-         errors(*[k for k in m if k.startswith(("r1 a", "r2 a", "r3 a", "r3 b", "r4 a"))]), None, "", "0"),
+         [(min(r["open"] for r in m[f"r5 {name}"]), None) for name, _, _ in ROUTES], "", f"{R5_STREAMS}"),
+        ("R5", "worker RSS per open stream", None, rss, "KB", "<= 100 KB"),
+        ("R1-4", "errors (non-2xx, socket, bad stream), incl. the bare relay", None,
+         [(errors(name), None) for name, _, _ in ROUTES], "", "0"),
     ]
 
 
-def run_leak(ours: Gunicorn, relay: Target, tmp: Path, total: int) -> list:
-    """R6: worker RSS after `total` JSON asks vs after the first tenth (wrk in 5 s slices)."""
+def run_leak(ours: Gunicorn, relays: dict, tmp: Path, total: int) -> list:
+    """R6: worker RSS after `total` JSON requests (half asks, half chat completions) vs after the
+    first tenth (wrk in 5 s slices)."""
     print(f"R6: {total} requests", file=sys.stderr, flush=True)
-    done, errors, rss = 0, 0, {}
+    done, errors, rss, turn = 0, 0, {}, 0
     for mark in (total // 10, total):
         while done < mark:
-            result = wrk(relay, "fast", 64, 5, tmp)
-            done, errors = done + result["requests"], errors + result["errors"]
+            result = wrk(list(relays.values())[turn % 2], "fast", 64, 5, tmp)
+            done, errors, turn = done + result["requests"], errors + result["errors"], turn + 1
         rss[mark] = (done, sum(ours.rss_kb()))
     (first, after_first), (last, after_all) = rss[total // 10], rss[total]
     return [
-        ("R6", f"RSS (2 workers, KB) after {first} vs {last} requests", after_first, after_all,
-         after_all / after_first, "x", "<= 1.10 x"),
-        ("R6", "errors over the run", None, errors, None, "", "0"),
+        ("R6", f"RSS (2 workers, KB) after {first} vs {last} requests", after_first,
+         [(after_all, after_all / after_first)] * 2, "x", "<= 1.10 x"),
+        ("R6", "errors over the run", None, [(errors, None)] * 2, "", "0"),
     ]
 
 
 def print_table(rows, rounds: int) -> None:
     fmt = lambda v: "" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))  # noqa: E731
-    print(f"\n/v1/ask relay vs direct upstream (median of {rounds} interleaved rounds; gunicorn -k gevent)")
-    print("| # | measure | baseline | askservice | added / ratio | target |")
-    print("|---|---|---|---|---|---|")
-    for key, measure, base, ours, delta, unit, target in rows:
-        print(f"| {key} | {measure} | {fmt(base)} | {fmt(ours)} | {fmt(delta)} {unit} | {target} |")
+    print(f"\naskservice vs direct upstream (median of {rounds} interleaved rounds; gunicorn -k gevent)")
+    print("| # | measure | baseline | /v1/ask | added / ratio | /v1/chat/completions | added / ratio | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key, measure, base, cells, unit, target in rows:
+        values = " | ".join(f"{fmt(v)} | {fmt(d)} {unit if d is not None else ''}".rstrip() for v, d in cells)
+        print(f"| {key} | {measure} | {fmt(base)} | {values} | {target} |")
 
 
 if __name__ == "__main__":

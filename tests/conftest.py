@@ -77,6 +77,67 @@ def upstream(tmp_path_factory) -> UpstreamClient:
     process.stop()
 
 
+@pytest.fixture(scope="session")
+def second_upstream(tmp_path_factory) -> UpstreamClient:
+    """A second scripted upstream, for routing across two upstreams at once."""
+    process = UpstreamProcess(tmp_path_factory.mktemp("upstream2"))
+    yield process.client
+    process.stop()
+
+
+GATEWAY_KEYS = {"test-key": "client-a", "other-key": "client-b", "tokens-key": "client-tokens"}
+UPSTREAMS_TOML = """
+[upstreams.alpha]
+base_url = "{alpha}"
+api_key_env = "ALPHA_KEY"
+stream_usage = true
+
+[upstreams.beta]
+base_url = "{beta}"
+
+[upstreams.down]      # nothing listens there: every call is a connect error
+base_url = "http://127.0.0.1:{dead_port}/v1"
+
+[models.chat-a]
+upstream = "alpha"
+model = "alpha-chat"
+aliases = ["a-latest"]
+fallbacks = ["chat-b"]
+
+[models.chat-b]
+upstream = "beta"
+model = "beta-chat"
+
+[models.embed-a]
+upstream = "alpha"
+model = "alpha-embed"
+fallbacks = ["embed-b"]
+
+[models.embed-b]
+upstream = "beta"
+model = "beta-embed"
+
+[models.chat-down]
+upstream = "down"
+model = "down-chat"
+fallbacks = ["chat-a", "chat-b"]
+"""
+
+
+@pytest.fixture(scope="session")
+def gateway_service(start_session_service, upstream, second_upstream, tmp_path_factory):
+    """askservice routing by model across two scripted upstreams (`alpha` = `upstream`, `beta` =
+    `second_upstream`) and one that refuses connections, per UPSTREAMS_TOML; keys GATEWAY_KEYS."""
+    from tests.servers import free_port
+
+    path = tmp_path_factory.mktemp("gateway") / "upstreams.toml"
+    path.write_text(UPSTREAMS_TOML.format(alpha=upstream.base_url, beta=second_upstream.base_url, dead_port=free_port()))
+    return start_session_service({
+        "UPSTREAMS_FILE": str(path), "ALPHA_KEY": "alpha-secret", "UPSTREAM_TIMEOUT": "1.5",
+        "UPSTREAM_MODEL": "chat-b", "EMBEDDING_MODEL": "embed-a", "API_KEYS": keys_env(GATEWAY_KEYS),
+    })
+
+
 def keys_env(keys: dict[str, str]) -> str:
     """Return the API_KEYS setting of a {key: client id} dict."""
     return ",".join(f"{k}:{c}" for k, c in keys.items())

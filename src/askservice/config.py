@@ -16,6 +16,7 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 from askservice.errors import ConfigError
+from askservice.upstreams import UpstreamsFile, load as load_upstreams
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STORE_SCHEMES = ("sqlite", "dynamodb")
@@ -32,6 +33,7 @@ class Settings:
     upstream_api_key: str | None = None
     upstream_model: str | None = None
     upstream_timeout: float = 60.0
+    upstreams: UpstreamsFile | None = None  # UPSTREAMS_FILE, parsed: several upstreams, routed by model
     system_prompt: str | None = None
     max_history_messages: int = 10
     store_url: str = "sqlite:///data/askservice.db"
@@ -50,6 +52,8 @@ class Settings:
     def __post_init__(self) -> None:
         _scheme("STORE_URL", self.store_url, STORE_SCHEMES)
         _scheme("BLOB_URL", self.blob_url, BLOB_SCHEMES)
+        if self.upstreams is not None:
+            _routed_only(self)
         if not self.api_keys and not self.allow_open_access and not _is_loopback(self.host):
             raise ConfigError(
                 f"HOST={self.host} is not loopback and API_KEYS is unset: set API_KEYS "
@@ -63,13 +67,16 @@ class Settings:
         """Build settings from `.env` (if present) overlaid by the environment."""
         env = _merged_env(os.environ if environ is None else environ, dotenv_path)
         get = env.get
+        upstream_timeout = _float("UPSTREAM_TIMEOUT", get("UPSTREAM_TIMEOUT"), cls.upstream_timeout)
+        upstreams_path = get("UPSTREAMS_FILE")
         return cls(
             host=get("HOST") or cls.host,
             port=_int("PORT", get("PORT"), cls.port, low=1, high=65535),
             upstream_base_url=(get("UPSTREAM_BASE_URL") or "").rstrip("/") or None,
             upstream_api_key=get("UPSTREAM_API_KEY") or None,
             upstream_model=get("UPSTREAM_MODEL") or None,
-            upstream_timeout=_float("UPSTREAM_TIMEOUT", get("UPSTREAM_TIMEOUT"), cls.upstream_timeout),
+            upstream_timeout=upstream_timeout,
+            upstreams=load_upstreams(str(resolve_path(upstreams_path)), env, upstream_timeout) if upstreams_path else None,
             system_prompt=get("SYSTEM_PROMPT") or None,
             max_history_messages=_int(
                 "MAX_HISTORY_MESSAGES", get("MAX_HISTORY_MESSAGES"), cls.max_history_messages, low=0
@@ -95,6 +102,16 @@ def resolve_path(path: str) -> Path:
     """Resolve a path from a URL against the repository root unless it is absolute."""
     p = Path(path)
     return p if p.is_absolute() else REPO_ROOT / p
+
+
+def _routed_only(settings: Settings) -> None:
+    """With an upstreams file, the file alone routes: the one-upstream variables must not compete."""
+    path = settings.upstreams.path
+    if settings.upstream_base_url:
+        raise ConfigError(f"UPSTREAMS_FILE ({path}) and UPSTREAM_BASE_URL are both set: declare that upstream in the file")
+    for name, model in (("UPSTREAM_MODEL", settings.upstream_model), ("EMBEDDING_MODEL", settings.embedding_model)):
+        if model and model not in settings.upstreams.routes:
+            raise ConfigError(f"{name}={model!r} is not a model of {path}")
 
 
 def _merged_env(environ: Mapping[str, str], dotenv_path) -> dict[str, str]:

@@ -5,12 +5,13 @@
      ├── InvalidRequestError        400 invalid_request_error (also: the object's state forbids it)
      ├── AuthenticationError        401 invalid_api_key
      ├── NotFoundError              404 unknown, malformed or another client's id
+     │    └── ModelNotFoundError    404 model_not_found: no upstream serves that model
      ├── MethodNotAllowedError      405 a known route with a method it does not serve
      ├── ConflictError              409 e.g. a second active run on a thread
      ├── PayloadTooLargeError       413 body or upload past its limit
      ├── UnsupportedMediaTypeError  415 a body that is not JSON where JSON is required
      ├── NotConfiguredError         503 a feature whose setting is missing
-     └── UpstreamError              the LLM upstream failed
+     └── UpstreamError              the LLM upstream failed (`retry_elsewhere`: a fallback may answer)
           ├── UpstreamRateLimitError   429, carries the upstream's Retry-After
           ├── UpstreamBadGatewayError  502 5xx, refused, cut or unreadable answer
           └── UpstreamTimeoutError     504 no first byte within UPSTREAM_TIMEOUT
@@ -69,6 +70,15 @@ class NotFoundError(ServiceError):
     error_type = "invalid_request_error"
 
 
+class ModelNotFoundError(NotFoundError):
+    """A model name that no upstream serves."""
+
+    default_code = "model_not_found"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"The model `{model}` does not exist or you do not have access to it.", param="model")
+
+
 class MethodNotAllowedError(ServiceError):
     """A known route asked with a method it does not serve."""
 
@@ -108,10 +118,14 @@ class NotConfiguredError(ServiceError):
 
 
 class UpstreamError(ServiceError):
-    """The LLM upstream failed."""
+    """The LLM upstream failed; `retry_elsewhere` when nothing was answered and another upstream may."""
 
     status_code = 502
     error_type = "upstream_error"
+
+    def __init__(self, message: str, *, retry_elsewhere: bool = False, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_elsewhere = retry_elsewhere
 
 
 class UpstreamRateLimitError(UpstreamError):

@@ -45,6 +45,10 @@ UPSTREAM_CALLS = Counter(
 UPSTREAM_ERRORS = Counter(
     "askservice_upstream_errors", "Failed upstream requests, by kind and error.", ["kind", "error"], registry=_REGISTRY
 )
+UPSTREAM_FALLBACKS = Counter(
+    "askservice_upstream_fallbacks", "Calls sent to a fallback upstream after one failed before answering.",
+    ["from_upstream", "to_upstream"], registry=_REGISTRY,
+)
 STREAMS_OPEN = Gauge(
     "askservice_sse_streams_open", "Server-sent event streams open now.", registry=_REGISTRY,
     multiprocess_mode="livesum",
@@ -78,6 +82,11 @@ def upstream_call(kind: str) -> None:
 def upstream_error(kind: str, error: str) -> None:
     """Count one failed upstream request (`error`: timeout, rate_limit, bad_gateway, ...)."""
     UPSTREAM_ERRORS.labels(kind, error).inc()
+
+
+def upstream_fallback(failed: str, next_upstream: str) -> None:
+    """Count one call passed from the upstream that `failed` to `next_upstream`."""
+    UPSTREAM_FALLBACKS.labels(failed, next_upstream).inc()
 
 
 def stream_opened() -> None:

@@ -4,13 +4,13 @@ import pytest
 
 from askservice.config import Settings
 from askservice.errors import InvalidRequestError, NotConfiguredError
-from askservice.llm import LLMClient
+from askservice.llm import LLMClient, Router
 from askservice.services.ask import AskService, Question, Turn
 
 
 def _service(**settings) -> AskService:
     settings = Settings(**settings)
-    llm = LLMClient(settings.upstream_base_url) if settings.upstream_base_url else None
+    llm = Router.single(LLMClient(settings.upstream_base_url)) if settings.upstream_base_url else None
     return AskService(settings, llm)
 
 

@@ -1,9 +1,11 @@
-"""POST /v1/ask streamed as SSE through gunicorn: relay without buffering, errors, disconnects."""
+"""POST /v1/ask streamed as SSE through gunicorn: relay without buffering, errors, disconnects (the
+last also for /v1/chat/completions, which shares the relay)."""
 
 import json
 import socket
 import time
 
+import pytest
 import requests
 
 AUTH = {"Authorization": "Bearer key-a"}
@@ -85,14 +87,16 @@ def test_faults_before_the_first_chunk_keep_their_status(ask_service, upstream):
     assert statuses == [(429, "5"), (502, None), (504, None)]
 
 
-def test_a_client_that_disconnects_closes_the_upstream_connection_within_a_second(ask_service, upstream):
+@pytest.mark.parametrize("path", ["/v1/ask", "/v1/chat/completions"])
+def test_a_client_that_disconnects_closes_the_upstream_connection_within_a_second(ask_service, upstream, path):
     # Given an upstream that drips a chunk every second (slower than the 1 s we allow)
     mark = upstream.marker()
     upstream.script({"content": "x " * 30, "delay": 1.0}, match=mark)
-    body = json.dumps({"question": mark, "stream": True}).encode()
+    question = {"question": mark} if path == "/v1/ask" else {"model": "m", "messages": [{"role": "user", "content": mark}]}
+    body = json.dumps({**question, "stream": True}).encode()
     with socket.create_connection(("127.0.0.1", ask_service.port), timeout=5) as sock:
         sock.sendall(
-            b"POST /v1/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer key-a\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer key-a\r\nContent-Type: application/json\r\n".encode()
             + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
         )
         received = b""

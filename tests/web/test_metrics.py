@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import tempfile
 import time
 
 import pytest
 import requests
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 
-from askservice import create_app, metricsdir
+from askservice import create_app
 from tests.conftest import ASK_API_KEYS, keys_env
 from tests.servers import wait_until
-from tests.web.support import api
+from tests.web.support import api, per_worker_requests, samples, total
 
 def test_metrics_need_a_key_when_api_keys_are_set(settings_for):
     http = create_app(settings_for(api_keys=ASK_API_KEYS)).test_client()
@@ -42,33 +37,6 @@ def service(start_session_service, upstream):
 def call(service, method: str, path: str, key: str = "key-a", **kwargs) -> requests.Response:
     """`api` with an ask key, on a whole path (/v1/ask, /metrics)."""
     return api(service, method, path, key, prefix="", **kwargs)
-
-
-def samples(text: str) -> dict[tuple, float]:
-    """Return {(sample name, sorted labels): value} from Prometheus' text format."""
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def total(found: dict[tuple, float], name: str, **labels: str) -> float:
-    """Sum the samples named `name` whose labels include `labels`."""
-    return sum(v for (n, ls), v in found.items() if n == name and labels.items() <= dict(ls).items())
-
-
-def per_worker_requests(master_pid: int) -> dict[int, float]:
-    """Read each worker's own counter file: {pid: HTTP requests it answered}."""
-    folders = glob.glob(os.path.join(tempfile.gettempdir(), f"{metricsdir.PREFIX}{master_pid}-*"))
-    assert len(folders) == 1, folders
-    counts = {}
-    for path in glob.glob(os.path.join(folders[0], "counter_*.db")):
-        merged = MultiProcessCollector.merge([path], accumulate=True)
-        counts[int(path[:-3].rpartition("_")[2])] = sum(
-            s.value for m in merged for s in m.samples if s.name == "askservice_http_requests_total"
-        )
-    return counts
 
 
 def test_counters_add_up_across_two_workers(service, upstream):

@@ -98,6 +98,7 @@ class ChatStream:
         self._reading = False
         self._released = False
         self.closed = False
+        self.usage_added = False  # the router asked for a usage chunk the caller did not ask for
 
     def __enter__(self) -> "ChatStream":
         return self
@@ -198,29 +199,31 @@ class LLMClient:
         self._proxies = get_environ_proxies(self.base_url)
         self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self._timeout = Timeout(connect=timeout, read=timeout)
-        self._routes: dict[tuple[int, str, str], tuple] = {}
+        self._routes: dict[tuple[int, str, str, str], tuple] = {}
 
-    def _route(self, path: str, headers: dict) -> tuple:
+    def _route(self, method: str, path: str, headers: dict) -> tuple:
         """Return (pool, url, headers, retries) for a route, prepared once per process."""
-        key = (os.getpid(), path, headers["Accept"])
+        key = (os.getpid(), method, path, headers["Accept"])
         route = self._routes.get(key)
         if route is None or route[0].pool is None:  # new, or its pool was evicted (closed) since
             http = session()
-            prepared = http.prepare_request(requests.Request("POST", self.base_url + path, headers=headers))
+            prepared = http.prepare_request(requests.Request(method, self.base_url + path, headers=headers))
             adapter = http.get_adapter(prepared.url)
             pool = adapter.get_connection_with_tls_context(prepared, self._verify, proxies=self._proxies)
             url = adapter.request_url(prepared, self._proxies)
             route = self._routes[key] = (pool, url, dict(prepared.headers), adapter.max_retries)
         return route
 
-    def _post(self, path: str, body: dict, headers: dict) -> BaseHTTPResponse:
-        kind = _kind(path, body)
+    def _send(self, path: str, body: dict | None, headers: dict) -> BaseHTTPResponse:
+        """POST `body` as JSON (GET when it is None); return a 2xx answer unread, or raise its error."""
+        kind = _kind(path, body or {})
         metrics.upstream_call(kind)
-        pool, url, base_headers, retries = self._route(path, headers)
-        data = json.dumps(body).encode()
+        method = "GET" if body is None else "POST"
+        pool, url, base_headers, retries = self._route(method, path, headers)
+        data = b"" if body is None else json.dumps(body).encode()
         try:
             response = pool.urlopen(
-                "POST", url, body=data, headers={**base_headers, "Content-Length": str(len(data))},
+                method, url, body=data or None, headers={**base_headers, "Content-Length": str(len(data))},
                 redirect=False, assert_same_host=False, preload_content=False, decode_content=False,
                 retries=retries, timeout=self._timeout,
             )
@@ -236,35 +239,45 @@ class LLMClient:
             _discard(response)
         raise _counted(kind, from_status(response.status, detail, response.headers.get("Retry-After")))
 
-    def _json(self, path: str, body: dict) -> tuple[bytes, dict]:
-        response = self._post(path, body, self._headers)
+    def _json(self, path: str, body: dict | None) -> Completion:
+        response = self._send(path, body, self._headers)
         try:
             raw = response.read(decode_content=True)
             data = json.loads(raw)
         except Exception as exc:
             _discard(response)
-            raise _counted(_kind(path, body), from_exception(exc, started=True)) from exc
+            raise _counted(_kind(path, body or {}), from_exception(exc, started=True)) from exc
         response.release_conn()
         if not isinstance(data, dict):
             raise UpstreamBadGatewayError("The upstream answered JSON that is not an object.")
-        return raw, data
+        return Completion(raw, data)
 
     def chat(self, body: dict) -> Completion:
         """POST /chat/completions without streaming; return the completion as received."""
-        raw, data = self._json("/chat/completions", {**body, "stream": False})
-        return Completion(raw, data)
+        return self._json("/chat/completions", {**body, "stream": False})
 
     def stream_chat(self, body: dict) -> ChatStream:
         """POST /chat/completions with `stream: true`; return once the upstream said 200."""
-        response = self._post("/chat/completions", {**body, "stream": True}, self._stream_headers)
+        response = self._send("/chat/completions", {**body, "stream": True}, self._stream_headers)
         if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
             _discard(response)
             raise UpstreamBadGatewayError("The upstream did not answer the streamed request with an event stream.")
         return ChatStream(response)
 
+    def embeddings(self, body: dict) -> Completion:
+        """POST /embeddings; return the answer as received."""
+        return self._json("/embeddings", body)
+
+    def models(self) -> list[dict]:
+        """GET /models: the model objects the upstream lists."""
+        data = self._json("/models", None).data.get("data")
+        if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
+            raise UpstreamBadGatewayError("The upstream listed its models in an unknown shape.")
+        return data
+
     def embed(self, model: str, texts: list[str]) -> list[list[float]]:
         """Return one embedding vector per text, in order."""
-        _, data = self._json("/embeddings", {"model": model, "input": texts, "encoding_format": "float"})
+        data = self.embeddings({"model": model, "input": texts, "encoding_format": "float"}).data
         try:
             items = sorted(data["data"], key=lambda item: item["index"])
             vectors = [list(map(float, item["embedding"])) for item in items]

@@ -1,11 +1,14 @@
 """Upstream failures as askservice errors: one status table, one place for network exceptions.
 
-    upstream answered 429            -> UpstreamRateLimitError   429, its Retry-After passed on
+    upstream answered 429            -> UpstreamRateLimitError   429, its Retry-After passed on  *
     upstream answered 400/404/413/422-> InvalidRequestError      400, the upstream's message
-    upstream answered anything else  -> UpstreamBadGatewayError  502 (5xx, 401/403: our key)
-    connection refused / unreachable -> UpstreamBadGatewayError  502
+    upstream answered 5xx            -> UpstreamBadGatewayError  502                              *
+    upstream answered anything else  -> UpstreamBadGatewayError  502 (401/403: our key)
+    connection refused / unreachable -> UpstreamBadGatewayError  502                              *
     no (next) byte within the timeout-> UpstreamTimeoutError     504
     cut or unreadable answer         -> UpstreamBadGatewayError  502
+
+* `retry_elsewhere`: nothing was answered, so a fallback upstream may take the request.
 """
 
 from __future__ import annotations
@@ -53,11 +56,15 @@ def from_status(status: int, body: bytes, retry_after: str | None = None) -> Ser
     cls = STATUS_TABLE.get(status, UpstreamBadGatewayError)
     detail = _upstream_message(body)
     if cls is UpstreamRateLimitError:
-        return UpstreamRateLimitError(f"The upstream is rate limiting: {detail or 'retry later'}", retry_after=retry_after)
+        return UpstreamRateLimitError(
+            f"The upstream is rate limiting: {detail or 'retry later'}", retry_after=retry_after, retry_elsewhere=True
+        )
     if cls is InvalidRequestError:
         return InvalidRequestError(f"The upstream rejected the request: {detail or f'HTTP {status}'}", code="upstream_rejected")
-    hint = " (check UPSTREAM_API_KEY)" if status in (401, 403) else ""
-    return UpstreamBadGatewayError(f"The upstream answered HTTP {status}{hint}: {detail or 'no details'}")
+    hint = " (check UPSTREAM_API_KEY, or the upstream's api_key_env)" if status in (401, 403) else ""
+    return UpstreamBadGatewayError(
+        f"The upstream answered HTTP {status}{hint}: {detail or 'no details'}", retry_elsewhere=status >= 500
+    )
 
 
 def from_exception(exc: Exception, *, started: bool = False) -> ServiceError:
@@ -67,12 +74,16 @@ def from_exception(exc: Exception, *, started: bool = False) -> ServiceError:
     if isinstance(exc, MaxRetryError) and exc.reason is not None:
         exc = exc.reason  # the connect retries ran out: judge the last failure
     if isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError):
-        return UpstreamBadGatewayError("The upstream is unreachable (connect timed out).", code="upstream_unreachable")
+        return UpstreamBadGatewayError(
+            "The upstream is unreachable (connect timed out).", code="upstream_unreachable", retry_elsewhere=True
+        )
     if isinstance(exc, (ReadTimeoutError, TimeoutError)):
         where = "the next chunk" if started else "its first byte"
         return UpstreamTimeoutError(f"The upstream did not send {where} within UPSTREAM_TIMEOUT.")
     if isinstance(exc, (NewConnectionError, HTTPError, OSError)) and not started:
-        return UpstreamBadGatewayError("The upstream is unreachable (connection failed).", code="upstream_unreachable")
+        return UpstreamBadGatewayError(
+            "The upstream is unreachable (connection failed).", code="upstream_unreachable", retry_elsewhere=True
+        )
     if isinstance(exc, ValueError):
         return UpstreamBadGatewayError("The upstream sent an answer that is not valid JSON.")
     return UpstreamBadGatewayError("The upstream connection broke before the answer was complete.")

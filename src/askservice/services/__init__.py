@@ -15,6 +15,7 @@ from askservice.services.assistants import AssistantsService
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
+from askservice.services.gateway import Gateway
 from askservice.services.messages import MessageRecords, MessagesService
 from askservice.services.file_search.extraction import extract_text
 from askservice.services.responses import Responses
@@ -35,6 +36,7 @@ class Services:
     settings: Settings
     store: Store
     ask: AskService
+    gateway: Gateway
     file_search: FileSearch
     assistants: AssistantsService
     threads: ThreadsService
@@ -64,7 +66,7 @@ def build_services(settings: Settings) -> Services:
     responses = Responses(settings, store, llm, leases, attachments, server_tools={"file_search": file_search.tool},
                           check_vector_store=checker.vector_store)
     return Services(
-        settings=settings, store=store, ask=AskService(settings, llm),
+        settings=settings, store=store, ask=AskService(settings, llm), gateway=Gateway(llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
         responses=responses,
         sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep, file_search.sweep, responses.sweep]),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from askservice import metrics
 from askservice.config import Settings
 from askservice.errors import InvalidRequestError
-from askservice.llm import ChatStream, Completion, LLMClient, require_upstream
+from askservice.llm import ChatStream, Completion, Router, require_upstream
+from askservice.services import relay
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class Question:
 class AskService:
     """Builds the upstream request for a question and answers it as JSON or as a stream."""
 
-    def __init__(self, settings: Settings, llm: LLMClient | None):
+    def __init__(self, settings: Settings, llm: Router | None):
         self.settings = settings
         self.llm = llm
 
@@ -60,32 +59,9 @@ class AskService:
 
     def answer(self, q: Question) -> Completion:
         """Return the upstream's `chat.completion` for `q`."""
-        client = require_upstream(self.llm)
-        completion = client.chat(self.request_body(q))
-        _count_usage(q, completion.data.get("usage"))
-        return completion
+        return relay.complete(require_upstream(self.llm), q.client_id, self.request_body(q))
 
-    def stream(self, q: Question) -> ChatStream:
-        """Open the upstream's streamed answer to `q` (errors before the first chunk raise here)."""
-        client = require_upstream(self.llm)
-        return client.stream_chat(self.request_body(q))
-
-    def count_usage(self, q: Question, payloads: Iterator[bytes]) -> Iterator[bytes]:
-        """Pass streamed payloads through, adding the `usage` any of them carries to the caller's totals."""
-        for payload in payloads:
-            if b'"usage"' in payload:
-                try:
-                    _count_usage(q, json.loads(payload).get("usage"))
-                except (ValueError, AttributeError):
-                    pass  # not ours to judge here: the relay passes the payload on as it came
-            yield payload
-
-
-def _count_usage(q: Question, usage) -> None:
-    if isinstance(usage, dict):
-        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-        metrics.tokens(
-            q.client_id,
-            prompt if isinstance(prompt, int) else None,
-            completion if isinstance(completion, int) else None,
-        )
+    def stream(self, q: Question) -> tuple[ChatStream, Iterator[bytes]]:
+        """Open the upstream's streamed answer to `q` (errors before the first chunk raise here);
+        return it and the payloads to relay."""
+        return relay.stream(require_upstream(self.llm), q.client_id, self.request_body(q))

@@ -11,11 +11,14 @@ from askservice.web import (
     ask,
     assistants,
     auth,
+    chat,
+    embeddings,
     errors,
     files,
     health,
     messages,
     metrics,
+    models,
     requestlog,
     responses,
     runs,
@@ -26,8 +29,8 @@ from askservice.web import (
 
 PREFIXES = ("/v1", "/api/v1")
 BLUEPRINTS = (
-    health.bp, ask.bp, files.bp, vector_stores.bp, vector_store_files.bp, assistants.bp, threads.bp, messages.bp,
-    runs.bp, responses.bp,
+    health.bp, ask.bp, chat.bp, embeddings.bp, models.bp, files.bp, vector_stores.bp, vector_store_files.bp,
+    assistants.bp, threads.bp, messages.bp, runs.bp, responses.bp,
 )
 
 

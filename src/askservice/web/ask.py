@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from flask import Blueprint, Response, request
-from askservice.llm import ChatStream
+
 from askservice.services.ask import Question, Turn
 from askservice.web import sse
 from askservice.web.context import client_id, services
@@ -13,14 +11,6 @@ from askservice.web.schemas.ask import AskBody
 from askservice.web.validation import parse_body
 
 bp = Blueprint("ask", __name__)
-
-
-def _relay(stream: ChatStream, payloads: Iterator[bytes]) -> Iterator[bytes]:
-    try:
-        for payload in payloads:
-            yield b"data: " + payload + b"\n\n"
-    finally:
-        stream.close()
 
 
 @bp.post("/ask")
@@ -37,8 +27,7 @@ def ask():
         max_tokens=body.max_tokens,
     )
     if body.stream or "text/event-stream" in request.headers.get("Accept", ""):
-        stream = services().ask.stream(question)
-        payloads = services().ask.count_usage(question, stream.events())
-        return sse.response(sse.guarded(_relay(stream, payloads)), on_disconnect=stream.close)
+        stream, payloads = services().ask.stream(question)
+        return sse.relay(stream, payloads)
     completion = services().ask.answer(question)
     return Response(completion.raw, status=200, mimetype="application/json")

@@ -3,7 +3,7 @@
 `response()` sets the headers that keep proxies from buffering (Caddy, nginx) and, under gevent,
 watches the client's socket so that a client that goes away is noticed at once (`on_disconnect`)
 rather than at the next write. `guarded()` turns a failure after the stream began into an error
-event, then ends the stream properly.
+event, then ends the stream properly; `relay()` frames an upstream's payloads.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from flask import Response, request
 
 from askservice import metrics
 from askservice.errors import ServiceError
+from askservice.llm import ChatStream
 
 log = logging.getLogger("askservice.sse")
 DONE = b"data: [DONE]\n\n"
@@ -39,6 +40,21 @@ def guarded(events: Iterable[bytes], *, error_name: str | None = None, done: byt
         log.exception("stream failed")
         yield event(ServiceError("The server had an error while streaming the response.").to_dict(), error_name)
     yield done
+
+
+def relay(stream: ChatStream, payloads: Iterable[bytes]) -> Response:
+    """Return the SSE response relaying an upstream stream's payloads (its `events()`, maybe
+    filtered) as they come, then `[DONE]`; the upstream connection is closed however it ends,
+    at once when the client leaves."""
+
+    def framed() -> Iterator[bytes]:
+        try:
+            for payload in payloads:
+                yield b"data: " + payload + b"\n\n"
+        finally:
+            stream.close()
+
+    return response(guarded(framed()), on_disconnect=stream.close)
 
 
 def response(events: Iterable[bytes], on_disconnect: Callable[[], None] | None = None) -> Response:

@@ -22,7 +22,7 @@ from typing import Protocol
 from askservice import metrics
 from askservice.errors import ServiceError
 from askservice.ids import new_id
-from askservice.llm import LLMClient
+from askservice.llm import Router
 from askservice.services.engine.context import TurnContext
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.prompt import estimate_tokens, fit, message_tokens
@@ -111,7 +111,7 @@ def execute_server_calls(context: TurnContext, calls: list[Call]) -> None:
 class Executor:
     """Turns of one piece of work (the item at `key`), under its lease."""
 
-    def __init__(self, llm: LLMClient, store: Store, leases: Leases, key: tuple[str, str]):
+    def __init__(self, llm: Router, store: Store, leases: Leases, key: tuple[str, str]):
         self.llm = llm
         self.store = store
         self.leases = leases

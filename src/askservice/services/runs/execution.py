@@ -18,7 +18,7 @@ from typing import Mapping
 from askservice import metrics
 from askservice.config import Settings
 from askservice.errors import InvalidRequestError, ServiceError, UpstreamRateLimitError
-from askservice.llm import LLMClient
+from askservice.llm import Router
 from askservice.services.engine.context import OfferedTool, TurnContext
 from askservice.services.engine.events import Events
 from askservice.services.engine.executor import (
@@ -52,7 +52,7 @@ class Executions:
 
     settings: Settings
     store: Store
-    llm: LLMClient | None
+    llm: Router | None
     leases: Leases
     executors: Executors
     steps: Steps

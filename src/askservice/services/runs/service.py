@@ -14,7 +14,7 @@ from askservice import metrics
 from askservice.config import Settings
 from askservice.errors import ConflictError
 from askservice.ids import is_valid, new_id
-from askservice.llm import LLMClient
+from askservice.llm import Router
 from askservice.services import keys
 from askservice.services.crud import not_found, objects
 from askservice.services.engine.events import Events
@@ -44,7 +44,7 @@ class Runs:
 
     `server_tools`: the tools the server executes itself, by tool type (file_search)."""
 
-    def __init__(self, settings: Settings, store: Store, llm: LLMClient | None, threads, messages, records, assistants,
+    def __init__(self, settings: Settings, store: Store, llm: Router | None, threads, messages, records, assistants,
                  leases: Leases, steps: Steps, settler: Settler, server_tools: Mapping[str, ServerTool] | None = None):
         self.settings = settings
         self.store = store
