@@ -42,6 +42,9 @@ def test_an_unknown_model_is_model_not_found_everywhere(sdk):
         lambda: sdk.chat.completions.create(model="gpt-nope", messages=MESSAGES("x")),
         lambda: sdk.chat.completions.create(model="gpt-nope", messages=MESSAGES("x"), stream=True),
         lambda: sdk.embeddings.create(model="gpt-nope", input="x"),
+        lambda: sdk.responses.create(model="gpt-nope", input="x"),
+        lambda: sdk.responses.create(model="gpt-nope", input="x", stream=True),
+        lambda: sdk.responses.compact(model="gpt-nope", input="x"),
     ]
     for call in calls:
         with pytest.raises(openai.NotFoundError) as caught:
@@ -178,3 +181,10 @@ def test_without_an_upstream_the_gateway_answers_503(bare_service):
                                ("POST", "/embeddings", {"model": "m", "input": "x"})):
         answer = api(bare_service, method, path, json=body)
         assert answer.status_code == 503 and "UPSTREAMS_FILE" in answer.json()["error"]["message"]
+
+
+def test_responses_go_to_the_upstream_of_their_model(sdk, upstream, second_upstream):
+    mark = upstream.marker()
+    answer = sdk.responses.create(model="chat-b", input=f"routed {mark}")
+    assert answer.output_text == f"echo: routed {mark}" and answer.model == "chat-b"
+    assert only(second_upstream, mark)["body"]["model"] == "beta-chat" and upstream.requests(match=mark) == []

@@ -123,6 +123,7 @@ class Responses:
     def compact(self, owner: str, params: dict) -> dict:
         """Return a `response.compaction` whose one item summarises the chain and the input (not stored)."""
         llm = require_upstream(self.llm)
+        llm.targets(params["model"])
         earlier = self._earlier(owner, params.get("previous_response_id"))
         items = [*earlier, *stored_input(params["input"], earlier)]
         if not items:
@@ -146,6 +147,7 @@ class Responses:
 
     def _prepare(self, owner: str, params: dict, events: Events | None = None) -> "ResponseWork":
         llm = require_upstream(self.llm)
+        llm.targets(params["model"])  # an unknown model is the 404 naming `model`, before anything is written
         earlier = self._earlier(owner, params.get("previous_response_id"))
         own = stored_input(params["input"], earlier)
         if not own:
