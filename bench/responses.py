@@ -22,6 +22,13 @@ Times, through HTTP, in rounds that interleave every row (rows shuffled within a
                 (N = 1, 100; every sample continues the same one, so the depth stays N); minus the
                 upstream's own time for the very chat request the service sent for it (captured
                 from the upstream's record and replayed directly every round)
+  background    POST a background response, GET it every 2 ms until completed; minus direct whole
+                (issue 15: <= 1.0 x run poll)
+  resume        GET ?stream=true&starting_after=3 of a finished background response: time to its
+                first replayed event
+Also, once per backend: a background stream (40 deltas 20 ms apart) followed at once from another
+connection: how much later each delta reaches the follower than the creator's own stream; and
+the store writes of a 1,000-delta background response run in process (event batches among them).
 Store round trips are counted in this process, on the same store (SQLite statements, DynamoDB
 HTTP requests; tests/store/trips.py), by a Flask app built as gunicorn's workers build it, its
 sweeper stopped: the most any of 5 tries of each request kind took. Blob operations (attributes
@@ -37,11 +44,13 @@ import argparse
 import contextlib
 import json
 import os
+import itertools
 import random
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -56,6 +65,7 @@ from tests.store.trips import RoundTrips, blob_calls, store_calls  # noqa: E402
 from tests.upstream import UpstreamProcess  # noqa: E402
 
 SETUP_MODEL = "bench-setup"  # answers at once: building chains and counting round trips
+FOLLOWED_MODEL = "bench-followed"  # 40 deltas 20 ms apart: a stream followed live from another connection
 INSTRUCTIONS, QUESTION = Direct.BODY["messages"][0]["content"], Direct.BODY["messages"][1]["content"]
 DEPTHS = (1, 100)
 TRIES = 5  # of each request kind, for the round-trip counts
@@ -83,6 +93,58 @@ class Api:
         if response.json()["status"] != "completed":
             raise RuntimeError(f"response ended {response.json()['status']}: {response.json().get('error')}")
         return elapsed
+
+    def background(self, body: dict) -> float:
+        """Create a background response and poll it every 2 ms (as a run is polled) until it completed."""
+        started = time.perf_counter()
+        response = self.post("/responses", {**body, "background": True})
+        while response["status"] != "completed":
+            if response["status"] not in ("queued", "in_progress"):
+                raise RuntimeError(f"background response ended {response['status']}: {response.get('error')}")
+            time.sleep(0.002)
+            response = self.http.get(f"{self.base}/responses/{response['id']}", timeout=30).json()
+        return time.perf_counter() - started
+
+    def resume(self, response_id: str, after: int) -> float:
+        """Open a stored background stream after sequence number `after`; return the time to its first event."""
+        started = time.perf_counter()
+        with self.http.get(f"{self.base}/responses/{response_id}", params={"stream": "true", "starting_after": after},
+                           stream=True, timeout=30) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if line.startswith(b"data:"):
+                    return time.perf_counter() - started
+        raise RuntimeError("no replayed event")
+
+    def live_and_followed(self, body: dict) -> list[float]:
+        """Stream a background response and follow it at once on another connection (gunicorn hands it to
+        any worker); return, per delta, how much later the follower got it than the creator's stream."""
+        seen: dict[str, dict[int, float]] = {"live": {}, "follower": {}}
+        response_id: list[str] = []
+
+        def read(lines, into: dict[int, float]) -> None:
+            for line in lines:
+                if line.startswith(b"data:"):
+                    event = json.loads(line[5:])
+                    if not response_id:
+                        response_id.append(event["response"]["id"])
+                    if event["type"] == "response.output_text.delta":
+                        into[event["sequence_number"]] = time.perf_counter()
+
+        with self.http.post(self.base + "/responses", json={**body, "background": True, "stream": True},
+                            stream=True, timeout=60) as live:
+            lines = live.iter_lines()
+            read(itertools.islice(lines, 2), seen["live"])  # response.created names it
+            follower = threading.Thread(target=self._follow, args=(response_id[0], read, seen["follower"]))
+            follower.start()
+            read(lines, seen["live"])
+            follower.join(60)
+        return [seen["follower"][n] - t for n, t in seen["live"].items() if n in seen["follower"]]
+
+    def _follow(self, response_id: str, read, into: dict[int, float]) -> None:
+        with requests.get(f"{self.base}/responses/{response_id}", params={"stream": "true"}, stream=True,
+                          timeout=60) as response:
+            read(response.iter_lines(), into)
 
     def first_delta(self, body: dict) -> float:
         """Create a streamed response; return the time to its first `response.output_text.delta`."""
@@ -193,6 +255,23 @@ class Backend:
         answer = self.client.open(path, method=method)
         assert answer.status_code == 200, answer.get_data(as_text=True)
 
+    def writes_per_deltas(self, deltas: int = 1000) -> tuple[int, int]:
+        """Run a background response of `deltas` text deltas in process; return (store calls, of which event
+        batches) while it ran: what persisting its events cost."""
+        marker = self.upstream.marker()
+        self.upstream.script({"content": " ".join(["w"] * deltas), "chunks": deltas, "delay": 0.002}, match=marker)
+        store = self.services.store
+        with store_calls(store) as calls:
+            created = self.client.post("/v1/responses", json={"model": SETUP_MODEL, "input": f"long {marker}",
+                                                              "background": True}).get_json()
+            deadline = time.monotonic() + 120
+            while self.client.get(f"/v1/responses/{created['id']}").get_json()["status"] != "completed":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the 1,000-delta background response did not end")
+                time.sleep(0.05)
+        reads = calls.calls.count("get") + calls.calls.count("query")
+        return len(calls.calls) - reads, sum(1 for c in calls.calls if c == "put")
+
     def round_trips(self) -> dict[str, list[tuple[list[str], int, int]]]:
         """Return (store calls, SQL statements or HTTP requests, blob operations) of TRIES requests of each kind."""
         stored = self.api.post("/responses", {"model": SETUP_MODEL, "input": QUESTION})["id"]
@@ -225,6 +304,10 @@ class Backend:
         for n in DEPTHS:
             rows[f"chain d{n}"] = lambda n=n: self.api.respond(body(previous_response_id=self.chains[n]))
             rows[f"direct d{n}"] = lambda n=n: self.directs[n].measure()[0]
+        rows["background"] = lambda: self.api.background(body())
+        finished = self.api.post("/responses", {**body(SETUP_MODEL), "background": True, "stream": False})["id"]
+        time.sleep(0.5)
+        rows["resume"] = lambda: self.api.resume(finished, 3)
         return rows
 
 
@@ -258,7 +341,7 @@ def measure(backends: list[Backend], baseline: Direct, rounds: int, seconds: flo
     return samples
 
 
-def table(names: list[str], counts: dict, samples: dict, sizes: dict, args) -> None:
+def table(names: list[str], counts: dict, samples: dict, sizes: dict, follow: dict, writes: dict, args) -> None:
     med = {key: statistics.median(v) * 1000 for key, v in samples.items()}
     whole, first = med[("direct", "whole")], med[("direct", "first")]
 
@@ -299,6 +382,13 @@ def table(names: list[str], counts: dict, samples: dict, sizes: dict, args) -> N
         "<= 0.50", lambda v: v <= 0.5, "{:.2f}")
     add("chain d100 / d1 overhead", {n: ovh(n, "chain d100") / ovh(n, "chain d1") for n in names},
         "0.80-1.20", lambda v: abs(v - 1) <= 0.2, "{:.2f}")
+    add("overhead p50 ms: background (polled)", {n: ovh(n, "background") for n in names})
+    add("background / run poll overhead", {n: ovh(n, "background") / ovh(n, "run poll") for n in names},
+        "<= 1.00", lambda v: v <= 1.0, "{:.2f}")
+    add("resume: first replayed event p50 ms", {n: med[(n, "resume")] for n in names})
+    add("follower added latency per event p50 / p99 ms",
+        {n: f"{statistics.median(follow[n]) * 1000:.1f} / {pct(follow[n], .99) * 1000:.1f}" for n in names})
+    add("writes per 1,000 deltas (event batches)", {n: f"{writes[n][0]} ({writes[n][1]})" for n in names})
     add("p99 ms: response / run poll", {n: f"{pct(samples[(n, 'response')], .99) * 1000:.1f} / "
                                            f"{pct(samples[(n, 'run poll')], .99) * 1000:.1f}" for n in names})
 
@@ -338,8 +428,12 @@ def main() -> None:
         for b in backends:
             b.build_chains()
             counts[b.name], sizes[b.name] = b.round_trips(), b.sizes
+        upstream.client.script({"content": " ".join(f"w{i}" for i in range(40)), "chunks": 40, "delay": 0.02},
+                               model=FOLLOWED_MODEL, repeat=True)
+        follow = {b.name: [d for _ in range(3) for d in b.api.live_and_followed(body(FOLLOWED_MODEL))] for b in backends}
+        writes = {b.name: b.writes_per_deltas() for b in backends}
         samples = measure(backends, Direct(upstream.client.base_url), args.rounds, args.seconds, warmup)
-        table(names, counts, samples, sizes, args)
+        table(names, counts, samples, sizes, follow, writes, args)
         for name in names:
             print(f"store calls ({name}, the most of {TRIES} tries): " + "; ".join(
                 f"{kind}: {'+'.join(max((c for c, _, _ in tries), key=len)) or '-'}" for kind, tries in counts[name].items()))

@@ -6,6 +6,7 @@ Used by the contract tests and bench/store.py; production code counts nothing.
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 from askservice.store.base import Store
 
@@ -52,13 +53,14 @@ class RoundTrips:
 
 class Calls:
     """Records the outermost calls of some methods of `target` while open (a context manager):
-    `calls` (their names, in order) and `count`. A call made inside a counted one is not counted."""
+    `calls` (their names, in order) and `count`. A call made inside a counted one (in the same
+    thread or greenlet) is not counted; calls of other threads (a background response) are."""
 
     def __init__(self, target, methods: tuple[str, ...]):
         self.target = target
         self.methods = methods if target is not None else ()
         self.calls: list[str] = []
-        self._depth = 0
+        self._local = threading.local()
 
     @property
     def count(self) -> int:
@@ -75,13 +77,14 @@ class Calls:
 
     def _counted(self, name: str, method):
         def call(*args, **kwargs):
-            if self._depth == 0:
+            depth = getattr(self._local, "depth", 0)
+            if depth == 0:
                 self.calls.append(name)
-            self._depth += 1
+            self._local.depth = depth + 1
             try:
                 return method(*args, **kwargs)
             finally:
-                self._depth -= 1
+                self._local.depth = depth
 
         return call
 
