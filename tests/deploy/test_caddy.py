@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 import requests
@@ -90,3 +91,24 @@ def _delta(payload: str) -> str:
 
 def _text(payloads: list[str]) -> list[str]:
     return "".join(_delta(p) for p in payloads).split()
+
+
+def test_responses_websocket_through_caddy(proxied, upstream):
+    """Caddy's reverse_proxy passes the WebSocket upgrade: the SDK's connect() works through it,
+    and each event arrives as it is made (the deltas about DELAY apart)."""
+    from openai import OpenAI
+
+    _, caddy = proxied
+    mark = upstream.marker()
+    upstream.script({"content": "one two three", "chunks": 3, "delay": DELAY}, match=mark)
+    client = OpenAI(base_url=caddy.base_url + "/v1", api_key="open", max_retries=0)
+    arrivals = []
+    with client.responses.connect() as connection:
+        connection.response.create(model="scripted-model", input=f"ws {mark}")
+        for event in connection:
+            arrivals.append((event.type, time.monotonic()))
+            if event.type == "response.completed":
+                assert event.response.output_text == "one two three"
+                break
+    deltas = [t for kind, t in arrivals if kind == "response.output_text.delta"]
+    assert len(deltas) == 3 and min(b - a for a, b in zip(deltas, deltas[1:])) > DELAY / 2

@@ -21,6 +21,7 @@ from askservice.web import (
     models,
     requestlog,
     responses,
+    responses_ws,
     runs,
     threads,
     vector_store_files,
@@ -30,7 +31,7 @@ from askservice.web import (
 PREFIXES = ("/v1", "/api/v1")
 BLUEPRINTS = (
     health.bp, ask.bp, chat.bp, embeddings.bp, models.bp, files.bp, vector_stores.bp, vector_store_files.bp,
-    assistants.bp, threads.bp, messages.bp, runs.bp, responses.bp,
+    assistants.bp, threads.bp, messages.bp, runs.bp, responses.bp, responses_ws.bp,
 )
 
 
