@@ -1,0 +1,173 @@
+"""Background mode, cancel, resumable streams and compaction of the Responses API with the official Node SDK,
+against gunicorn+gevent on both store backends (tests/web/node/responses_more.cjs; `make node-openai`
+installs the SDK). The Python SDK's side is tests/web/test_responses_background.py and test_responses.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.web.test_responses_node import NODE_MODULES, REPO, _pinned_version
+
+SCRIPT = REPO / "tests/web/node/responses_more.cjs"
+SLOW = {"content": " ".join(f"w{i}" for i in range(40)), "delay": 0.1}  # about 4 s of deltas
+
+
+def node(service, upstream, marker: str, part: str, script=SCRIPT) -> dict:
+    """Run one part of a Node script on `service`; return the JSON it printed (its stderr on failure)."""
+    if shutil.which("node") is None:
+        pytest.fail("node is not on PATH: install Node.js 20 or later")
+    package = NODE_MODULES / "openai/package.json"
+    if not package.is_file():
+        pytest.fail(f"the Node openai SDK is missing from {NODE_MODULES}: run `make node-openai`")
+    version = json.loads(package.read_text())["version"]
+    if version != _pinned_version():
+        pytest.fail(f"the Node openai SDK is {version}, the Makefile pins {_pinned_version()}: run `make node-openai`")
+    result = subprocess.run(
+        ["node", str(script), service.url("/v1"), marker, part, upstream.root], cwd=REPO,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)}, capture_output=True, text=True, timeout=120,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"node {script.name} {part} exited {result.returncode}:\n{result.stderr}\n{result.stdout}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def kinds(events: list[dict]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+def message_events(deltas: int) -> list[str]:
+    """The event types of a streamed background response whose one message has `deltas` text deltas."""
+    return ["response.created", "response.queued", "response.in_progress", "response.output_item.added",
+            "response.content_part.added", *["response.output_text.delta"] * deltas, "response.output_text.done",
+            "response.content_part.done", "response.output_item.done", "response.completed"]
+
+
+def test_background_is_queued_then_polled_and_streamed_from_the_create(runs_short_service, upstream):
+    marker = upstream.marker()
+    upstream.script({"content": "one two three four five", "delay": 0.2}, match=f"{marker} polled")
+
+    out = node(runs_short_service, upstream, marker, "background")
+
+    created = out["created"]
+    assert {k: created[k] for k in ("object", "status", "background", "output", "output_text")} == {
+        "object": "response", "status": "queued", "background": True, "output": [], "output_text": ""}
+    assert out["seen"] in (["queued", "in_progress", "completed"], ["in_progress", "completed"])
+    assert out["done"] == {"id": created["id"], "status": "completed", "background": True,
+                           "output_text": "one two three four five", "output_types": ["message"]}
+
+    stream = out["stream"]
+    assert kinds(stream) == message_events(3) and [e["seq"] for e in stream] == list(range(len(stream)))
+    lifecycle = [(e["type"], e["status"], e["id"]) for e in stream if "status" in e]
+    assert lifecycle == [("response.created", "queued", out["streamed_id"]), ("response.queued", "queued", out["streamed_id"]),
+                         ("response.in_progress", "in_progress", out["streamed_id"]),
+                         ("response.completed", "completed", out["streamed_id"])]
+    text = f"echo: streamed {marker}"
+    assert "".join(e["delta"] for e in stream if "delta" in e) == text == out["streamed_final"]
+
+    gone = {"class": "NotFoundError", "status": 404, "type": "invalid_request_error", "param": "response_id",
+            "code": None, "message": f"404 No response found with id '{created['id']}'."}
+    assert out["other_client"] == {"retrieve": gone, "cancel": gone}  # another API key's response
+    assert out["without_store"] == {"class": "BadRequestError", "status": 400, "type": "invalid_request_error",
+                                    "param": "store", "code": "invalid_value",
+                                    "message": "400 A background response must be stored: drop store=false."}
+
+
+def test_cancel_in_progress_streamed_and_at_once(runs_short_service, upstream):
+    marker = upstream.marker()
+    for suffix in ("polled", "streamed", "immediate"):
+        upstream.script(SLOW, match=f"{marker} {suffix}")
+
+    out = node(runs_short_service, upstream, marker, "cancel")
+
+    cancelled = out["cancelled"]
+    assert cancelled["status"] == "cancelled" and cancelled["background"] is True and out["took"] < 3
+    assert cancelled["output"] == [{"type": "message", "status": "incomplete"}]
+    assert out["again_same"] is True  # cancelling a cancelled response returns it
+    assert out["retrieved"]["status"] == "cancelled"
+    assert out["retrieved"]["output_text"] and SLOW["content"].startswith(out["retrieved"]["output_text"])
+    assert out["retrieved"]["output_text"] != SLOW["content"]
+    for suffix in ("polled", "streamed"):  # the upstream call was closed, not read to its end
+        (call,) = upstream.requests(match=f"{marker} {suffix}")
+        assert call["outcome"] == "disconnected", (suffix, call["outcome"])
+
+    # A cancelled stream has no terminal event: it ends with the open items closed incomplete.
+    stream, retrieved = out["stream"], out["stream_retrieved"]
+    assert out["stream_cancel"] == "cancelled" and retrieved["status"] == "cancelled"
+    deltas = sum(e["type"] == "response.output_text.delta" for e in stream)
+    assert deltas >= 1 and kinds(stream) == message_events(deltas)[:-1]
+    assert [e["seq"] for e in stream] == list(range(len(stream)))
+    text = "".join(e["delta"] for e in stream if "delta" in e)
+    assert text == retrieved["output_text"] == stream[-3]["text"] and SLOW["content"].startswith(text)
+    assert stream[-1]["item_status"] == "incomplete" and retrieved["output"] == [{"type": "message", "status": "incomplete"}]
+    assert out["stream_replayed"] == stream  # what was persisted is what was sent
+
+    immediate = out["immediate"]
+    assert immediate["created"] == "queued" and immediate["status"] == immediate["retrieved"] == "cancelled"
+    assert all(item["status"] == "incomplete" for item in immediate["output"])
+
+
+def test_what_cannot_be_cancelled(runs_short_service, upstream):
+    marker = upstream.marker()
+
+    out = node(runs_short_service, upstream, marker, "refusals")
+
+    refused = {"class": "BadRequestError", "status": 400, "type": "invalid_request_error", "code": "invalid_value"}
+    assert out["completed"] == {**refused, "param": "response_id",
+                                "message": "400 Cannot cancel a response with status 'completed'."}
+    assert out["foreground"] == {**refused, "param": "response_id",
+                                 "message": "400 Only responses created with background set to true can be cancelled."}
+    assert out["foreground_stream"] == {
+        **refused, "param": "stream", "message": "400 Only responses created with background set to true can be streamed again."}
+    assert out["unknown"] == {"class": "NotFoundError", "status": 404, "type": "invalid_request_error",
+                              "param": "response_id", "code": None, "message": "404 No response found with id 'resp_unknown'."}
+
+
+def test_a_dropped_background_stream_resumes_after_its_cursor(runs_short_service, upstream):
+    marker = upstream.marker()
+    upstream.script(SLOW, match=marker)
+
+    out = node(runs_short_service, upstream, marker, "resume")
+
+    seen, rest, cursor = out["seen"], out["rest"], out["cursor"]
+    assert kinds(seen) == message_events(4)[:9] and cursor == 8 == seen[-1]["seq"]
+    assert out["status_at_resume"] == "in_progress"  # the resumed stream follows live events
+    assert [e["seq"] for e in rest] == list(range(cursor + 1, cursor + 1 + len(rest)))
+    assert kinds(seen + rest) == message_events(40)
+    assert (rest[-1]["type"], rest[-1]["status"], rest[-1]["id"]) == ("response.completed", "completed", out["id"])
+    text = "".join(e["delta"] for e in seen + rest if "delta" in e)
+    assert text == SLOW["content"] == out["completed_text"] == out["retrieved"] == rest[-4]["text"]
+    # responses.stream({response_id, starting_after}): the SDK replays from the start and emits after the cursor.
+    assert out["helped"] == rest
+    assert out["helper_final"] == {"id": out["id"], "status": "completed", "output_text": SLOW["content"]}
+    assert out["whole"] == seen + rest  # from the start: every event, in order
+
+
+def test_compaction_then_a_response_that_carries_it(runs_short_service, upstream):
+    marker = upstream.marker()
+    upstream.script({"content": "The user is Ada."}, match=f"{marker} summary")
+
+    out = node(runs_short_service, upstream, marker, "compact")
+
+    compacted = out["compacted"]
+    assert compacted["object"] == "response.compaction" and compacted["id"].startswith("resp_")
+    assert [(o["type"], o["id"][:4], o["encrypted"]) for o in compacted["output"]] == [("compaction", "cmp_", True)]
+    assert compacted["usage"] == ["input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details",
+                                  "total_tokens"]
+    assert out["follow"] == {"status": "completed", "output_text": f"echo: Who am I? {marker} follow"}
+    summarised, followed = (r["body"]["messages"] for r in upstream.requests(match=marker))
+    assert [m["role"] for m in summarised] == ["system", "user", "user"]
+    assert summarised[1:] == [{"role": "user", "content": f"My name is Ada. {marker} summary"},
+                              {"role": "user", "content": "Summarize the conversation above now."}]
+    assert followed == [{"role": "user", "content": "Summary of the conversation so far:\nThe user is Ada."},
+                        {"role": "user", "content": f"Who am I? {marker} follow"}]
+    assert out["missing_model"] == {"class": "BadRequestError", "status": 400, "type": "invalid_request_error",
+                                    "param": "model", "code": "missing_required_parameter",
+                                    "message": "400 Missing required parameter: 'model'."}
+    assert out["forged"] == {"class": "BadRequestError", "status": 400, "type": "invalid_request_error",
+                             "param": "input", "code": "invalid_value",
+                             "message": "400 This compaction item was not made by this server's /responses/compact."}
