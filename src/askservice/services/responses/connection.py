@@ -34,6 +34,7 @@ class ConnectionResponses:
         self.owner = owner
         self.unstored: OrderedDict[str, list[dict]] = OrderedDict()
         self.running: set[str] = set()
+        self._read: tuple[str | None, list[dict]] | None = None
         self._view = copy.copy(responses)
         self._view._earlier = self._earlier  # type: ignore[method-assign]
         self._service_earlier = responses._earlier
@@ -42,15 +43,21 @@ class ConnectionResponses:
         """Start a response whose events go to `events` (Responses.stream, continuing this
         connection's unstored responses too); errors in the request raise before it starts."""
         if not params["store"]:
-            earlier = self._earlier(self.owner, params.get("previous_response_id"))
-            own = stored_input(params["input"], earlier)
-            events = _Remember(events, self, [*earlier, *own])
-        self._view._prepare(self.owner, params, events).start()
+            previous_id = params.get("previous_response_id")
+            earlier = self._earlier(self.owner, previous_id)
+            events = _Remember(events, self, [*earlier, *stored_input(params["input"], earlier)])
+            self._read = (previous_id, earlier)  # read once: _prepare asks again
+        try:
+            self._view._prepare(self.owner, params, events).start()
+        finally:
+            self._read = None
 
     def _earlier(self, owner: str, previous_id: str | None) -> list[dict]:
         if previous_id in self.running:
             raise InvalidRequestError(f"Previous response '{previous_id}' is still in_progress: wait for it to end.",
                                       param="previous_response_id", code="invalid_value")
+        if self._read is not None and self._read[0] == previous_id:
+            return self._read[1]
         if previous_id is not None and previous_id in self.unstored:
             self.unstored.move_to_end(previous_id)
             return list(self.unstored[previous_id])
