@@ -159,6 +159,10 @@ def test_ask_runs_and_file_search_pick_the_upstream_by_model_too(gateway_service
     run = sdk.beta.threads.create_and_run_poll(
         assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": f"run {mark}"}]})
     assert run.status == "completed" and only(upstream, f"run {mark}")["body"]["model"] == "alpha-chat"
+    with pytest.raises(openai.NotFoundError) as caught:  # refused before anything is written
+        sdk.beta.threads.create_and_run(assistant_id=assistant.id, model="gpt-nope",
+                                        thread={"messages": [{"role": "user", "content": f"nope {mark}"}]})
+    assert caught.value.body["code"] == "model_not_found"
     store = sdk.vector_stores.create(name="routed")
     sdk.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=("notes.txt", f"routed words {mark}".encode()))
     assert {r["body"]["model"] for r in upstream.requests(match=mark) if r["path"] == "/v1/embeddings"} == {"alpha-embed"}

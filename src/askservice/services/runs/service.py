@@ -69,7 +69,7 @@ class Runs:
             lambda: self.threads.owned(owner, thread_id),
             lambda: self.assistants.owned(owner, params["assistant_id"]),
         )
-        require_upstream(self.llm)
+        self._check_model(assistant, params)
         if self.settler.active_run(thread) is not None:
             raise self._busy(thread_id)
         for message in params.get("additional_messages") or []:
@@ -79,11 +79,15 @@ class Runs:
     def create_thread_and_run(self, owner: str, params: dict, events: Events | None = None) -> dict:
         """Create a thread (with its messages) and a run on it."""
         assistant = self.assistants.owned(owner, params["assistant_id"])
-        require_upstream(self.llm)
+        self._check_model(assistant, params)
         thread = self.threads.create(owner, params.get("thread") or {})
         events = events or Events()
         events.emit("thread.created", thread)
         return self._start(owner, thread["id"], assistant, params, events)
+
+    def _check_model(self, assistant: Item, params: dict) -> None:
+        """Raise the 503 without an upstream, or the 404 for a model no upstream serves (before any write)."""
+        require_upstream(self.llm).targets(params.get("model") or assistant.get("model"))
 
     def _start(self, owner: str, thread_id: str, assistant: Item, params: dict, events: Events,
                thread: Item | None = None) -> dict:
