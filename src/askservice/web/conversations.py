@@ -36,7 +36,7 @@ def retrieve_conversation(conversation_id: str):
 
 @bp.post("/conversations/<conversation_id>")
 def update_conversation(conversation_id: str):
-    return _conversations().modify(client_id(), conversation_id, parse_body(UpdateConversation).metadata)
+    return _conversations().modify(client_id(), conversation_id, parse_body(UpdateConversation).metadata or {})
 
 
 @bp.delete("/conversations/<conversation_id>")

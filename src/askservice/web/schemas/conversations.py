@@ -45,9 +45,9 @@ class CreateConversation(BaseModel):
 
 
 class UpdateConversation(BaseModel):
-    """`UpdateConversationBody`."""
+    """`UpdateConversationBody` (`metadata` is required; null clears it, as the SDK's type allows)."""
 
-    metadata: Metadata
+    metadata: Metadata | None
 
 
 class AddItems(BaseModel):
