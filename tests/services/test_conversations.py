@@ -10,10 +10,9 @@ from __future__ import annotations
 import pytest
 
 from askservice.errors import NotFoundError
-from askservice.services import build_services
 from askservice.services.conversations.log import MAX_APPEND
 from askservice.store.base import ConditionFailed
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, backend_services
 from tests.store.trips import StoreCalls
 
 OWNER = "client-a"
@@ -22,16 +21,7 @@ ITEMS = 2_500
 
 @pytest.fixture(params=BACKENDS)
 def services(request, settings_for, monkeypatch):
-    overrides = {}
-    if request.param == "dynamodb":
-        env = request.getfixturevalue("dynamodb_local").env()
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        overrides = {"store_url": env["STORE_URL"], "store_create_table": True}
-    services = build_services(settings_for(**overrides))
-    yield services
-    services.sweeper.close()
-    services.store.close()
+    yield from backend_services(request, settings_for, monkeypatch)
 
 
 def _user(text: str) -> dict:

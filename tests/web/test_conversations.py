@@ -47,8 +47,8 @@ def test_conversation_crud(sdk, runs_short_service):
 
     deleted = sdk.conversations.delete(conversation.id)
     assert deleted.deleted and deleted.id == conversation.id
-    assert_schema(api(runs_short_service, "DELETE", f"/conversations/{conversation.id}").json() | {
-        "object": "conversation.deleted", "deleted": True, "id": conversation.id}, "DeletedConversationResource")
+    assert_schema(deleted.model_dump(), "DeletedConversationResource")
+    assert api(runs_short_service, "DELETE", f"/conversations/{conversation.id}").status_code == 404
     with pytest.raises(openai.NotFoundError) as gone:
         sdk.conversations.retrieve(conversation.id)
     assert gone.value.body["param"] == "conversation_id"
@@ -79,10 +79,12 @@ def test_items_add_page_retrieve_delete(sdk, runs_short_service):
 
     after_delete = sdk.conversations.items.delete(ids[4], conversation_id=conversation.id)
     assert after_delete.id == conversation.id
-    assert_schema(api(runs_short_service, "GET", f"/conversations/{conversation.id}").json(), "ConversationResource")
-    assert [i.id for i in sdk.conversations.items.list(conversation.id, order="asc")] == ids[:4] + ids[5:]
+    raw = api(runs_short_service, "DELETE", f"/conversations/{conversation.id}/items/{ids[5]}").json()
+    assert_schema(raw, "ConversationResource")
+    assert raw == sdk.conversations.retrieve(conversation.id).model_dump()
+    assert [i.id for i in sdk.conversations.items.list(conversation.id, order="asc")] == ids[:4] + ids[6:]
     for call in (lambda: sdk.conversations.items.retrieve(ids[4], conversation_id=conversation.id),
-                 lambda: sdk.conversations.items.delete(ids[4], conversation_id=conversation.id)):
+                 lambda: sdk.conversations.items.delete(ids[5], conversation_id=conversation.id)):
         with pytest.raises(openai.NotFoundError) as missing:
             call()
         assert missing.value.body["param"] == "item_id"
