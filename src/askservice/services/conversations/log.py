@@ -30,6 +30,15 @@ def item_writes(conversation_id: str, start: int, items: list[dict]) -> list[Ope
     return writes
 
 
+def write_new(store: Store, meta: dict, items: list[dict]) -> None:
+    """Write a new conversation: its items (MAX_APPEND a transaction) first, its meta item (with
+    `length`) in the last transaction, so that it appears whole or not at all."""
+    chunks = [items[start:start + MAX_APPEND] for start in range(0, len(items), MAX_APPEND)] or [[]]
+    for number, chunk in enumerate(chunks):
+        last: list[Operation] = [Put(meta, ABSENT)] if number == len(chunks) - 1 else []
+        store.transact(item_writes(meta["id"], number * MAX_APPEND, chunk) + last)
+
+
 def append_operations(meta: dict, items: list[dict], set: dict | None = None) -> list[Operation]:
     """Return the writes that append `items` (at most MAX_APPEND, ids unique) after the meta's `length`.
 

@@ -21,10 +21,10 @@ from askservice.errors import ConflictError, InvalidRequestError
 from askservice.services import keys
 from askservice.services.conversations import log
 from askservice.services.conversations.migration import thread_items
-from askservice.services.crud import modified, not_found, owned_by
+from askservice.services.crud import modified, not_found, objects, owned_by
 from askservice.services.responses.items import stored_input
 from askservice.services.together import together
-from askservice.store.base import ABSENT, ConditionFailed, Delete, Operation, Page, Put, Store
+from askservice.store.base import ConditionFailed, Delete, Operation, Page, Store
 from askservice.store.conflicts import retry_on_conflict
 
 KIND = "conversation"
@@ -38,6 +38,11 @@ def to_object(meta: dict) -> dict:
     """Return the spec's ConversationResource for a meta item."""
     return {"id": meta["id"], "object": "conversation", "created_at": meta["created_at"],
             "metadata": meta.get("metadata") or {}}
+
+
+def _item_resource(row: dict) -> dict:
+    """Return the item resource a log row holds."""
+    return row["item"]
 
 
 class Conversations:
@@ -65,11 +70,7 @@ class Conversations:
         pk, sk = keys.conversation(conversation_id)
         meta = {"pk": pk, "sk": sk, "id": conversation_id, "owner": owner, "created_at": int(time.time()),
                 "metadata": metadata or {}, "length": len(items), "active_response": None}
-        chunks = [items[start:start + log.MAX_APPEND] for start in range(0, len(items), log.MAX_APPEND)] or [[]]
-        for number, chunk in enumerate(chunks):
-            writes = log.item_writes(conversation_id, number * log.MAX_APPEND, chunk)
-            last: list[Operation] = [Put(meta, ABSENT)] if number == len(chunks) - 1 else []
-            self.store.transact(writes + last)
+        log.write_new(self.store, meta, items)
         return to_object(meta)
 
     def item(self, conversation_id: str) -> dict | None:
@@ -132,11 +133,11 @@ class Conversations:
                 raise InvalidRequestError(f"No item found with id '{after}'.", param="after", code="invalid_value")
             cursor = keys.conversation_item(conversation_id, pointer["position"])[1]
         page = self.store.query(meta["pk"], keys.CONVERSATION_ITEM, after=cursor, limit=limit, order=order)
-        return Page([row["item"] for row in page.items], page.has_more)
+        return objects(page, _item_resource)
 
     def get_item(self, owner: str, conversation_id: str, item_id: str) -> dict:
         """Return one item of the conversation (param `item_id` in the 404)."""
-        return self._owned_item(owner, conversation_id, item_id)[1]["item"]
+        return _item_resource(self._owned_item(owner, conversation_id, item_id)[1])
 
     def delete_item(self, owner: str, conversation_id: str, item_id: str) -> dict:
         """Delete one item (and its id pointer); return the ConversationResource."""
