@@ -27,6 +27,7 @@ def test_conversation_crud(sdk, runs_short_service):
         {"type": "message", "role": "assistant", "content": "Hi!"},
         {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "call_1", "output": "42"},
+        {"type": "reasoning", "id": "rs_given", "summary": [{"type": "summary_text", "text": "thought"}]},
     ])
     assert conversation.id.startswith("conv_") and conversation.metadata == {"topic": "demo"}
     raw = api(runs_short_service, "GET", f"/conversations/{conversation.id}").json()
@@ -41,8 +42,9 @@ def test_conversation_crud(sdk, runs_short_service):
     items = api(runs_short_service, "GET", f"/conversations/{conversation.id}/items?order=asc").json()
     assert_schema(items, "ConversationItemList")
     assert [i["type"] for i in items["data"]] == ["message", "message", "message", "function_call",
-                                                  "function_call_output"]
-    assert [i["id"][:3] for i in items["data"]] == ["msg", "msg", "msg", "fc_", "fco"]
+                                                  "function_call_output", "reasoning"]
+    assert [i["id"][:3] for i in items["data"]] == ["msg", "msg", "msg", "fc_", "fco", "rs_"]
+    assert items["data"][-1]["id"] == "rs_given"
     assert items["data"][2]["content"][0]["type"] == "output_text"
 
     deleted = sdk.conversations.delete(conversation.id)
