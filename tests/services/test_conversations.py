@@ -1,11 +1,14 @@
 """The conversations service in process, on a real store (both backends): what the Responses API uses.
 
 `context` of a long conversation costs a bounded number of store calls, and `keep` bounds it
-further; `append_operations` appends in one transaction, refused once the meta moved; a thread of
-more messages than one transaction holds migrates whole, in order.
+further; `append_operations` appends in one transaction, refused once the meta moved; appends of
+many greenlets at once keep every item, each append in one piece; a thread of more messages than
+one transaction holds migrates whole, in order.
 """
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 
@@ -72,3 +75,27 @@ def test_a_long_thread_migrates_whole_and_in_order(services):
     _, items = services.conversations.context(OWNER, conversation["id"])
     assert [i["content"][0]["text"] for i in items] == [f"t{n}" for n in range(2 * MAX_APPEND + 3)]
     assert [i["role"] for i in items[:2]] == ["user", "assistant"] and conversation["metadata"] == {"k": "v"}
+
+
+def test_appends_of_many_greenlets_at_once_keep_every_item_in_one_piece(services):
+    conversations = services.conversations
+    conversation = conversations.create(OWNER, {})
+    writers, appends, per_append = 20, 3, 3
+
+    def write(writer: int) -> None:
+        for append in range(appends):
+            conversations.add_items(OWNER, conversation["id"],
+                                    [_user(f"{writer}/{append}/{n}") for n in range(per_append)])
+
+    greenlets = [threading.Thread(target=write, args=(w,)) for w in range(writers)]  # greenlets: gevent patched
+    for greenlet in greenlets:
+        greenlet.start()
+    for greenlet in greenlets:
+        greenlet.join()
+    meta, items = conversations.context(OWNER, conversation["id"])
+    texts = [i["content"][0]["text"] for i in items]
+    assert meta["length"] == len(texts) == writers * appends * per_append
+    assert sorted(texts) == sorted(f"{w}/{a}/{n}" for w in range(writers) for a in range(appends)
+                                   for n in range(per_append))
+    blocks = [texts[start:start + per_append] for start in range(0, len(texts), per_append)]
+    assert all([t.rsplit("/", 1)[0] for t in block] == [block[0].rsplit("/", 1)[0]] * per_append for block in blocks)
