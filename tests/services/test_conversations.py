@@ -14,12 +14,18 @@ import pytest
 
 from askservice.errors import NotFoundError
 from askservice.services.conversations.log import MAX_APPEND
+from askservice.store.dynamodb import DynamoStore
 from askservice.store.base import ConditionFailed
 from tests.conftest import BACKENDS, backend_services
-from tests.store.trips import StoreCalls
+from tests.store.trips import Calls, RoundTrips
 
 OWNER = "client-a"
 ITEMS = 2_500
+
+
+def round_trips(store) -> Calls:
+    """Count the store calls that are one round trip each: a walk's pages count one by one."""
+    return Calls(store, ("get", "query", "transact"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -35,13 +41,15 @@ def test_context_of_a_long_conversation_is_a_few_round_trips(services):
     conversations = services.conversations
     conversation = conversations.create(OWNER, {"items": [_user(f"m{n}") for n in range(ITEMS)]})
 
-    with StoreCalls(services.store) as everything:
+    with round_trips(services.store) as everything, RoundTrips(services.store) as sent:
         meta, items = conversations.context(OWNER, conversation["id"])
     assert [i["content"][0]["text"] for i in items] == [f"m{n}" for n in range(ITEMS)]
     assert meta["length"] == ITEMS and everything.count == 1 + 3  # the meta, then pages of 1000
+    if isinstance(services.store, DynamoStore):
+        assert sent.count == 1 + 3  # HTTP requests: no page passes 1 MB
 
     seen = []
-    with StoreCalls(services.store) as recent:
+    with round_trips(services.store) as recent:
         _, newest = conversations.context(OWNER, conversation["id"], keep=lambda read: seen.append(len(read)) and False)
     assert seen == [1000] and recent.count == 2
     assert [i["content"][0]["text"] for i in newest] == [f"m{n}" for n in range(ITEMS - 1000, ITEMS)]
@@ -56,7 +64,7 @@ def test_append_operations_are_one_transaction_at_the_meta_version(services):
     answer = [{"id": f"msg_answer{n}", "type": "message", "role": "assistant", "status": "completed",
                "content": [{"type": "output_text", "text": f"part {n}", "annotations": [], "logprobs": []}]}
               for n in range(2)]
-    with StoreCalls(store) as calls:
+    with round_trips(store) as calls:
         store.transact(conversations.append_operations(meta, answer, set={"active_response": None}))
     assert calls.count == 1
     with pytest.raises(ConditionFailed):  # the meta moved: the caller re-reads it
