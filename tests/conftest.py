@@ -210,6 +210,22 @@ def backend_env(request, backend: str, s3_blobs: bool = False) -> dict[str, str]
     return env
 
 
+def backend_services(request, settings_for, monkeypatch, **overrides):
+    """Yield every service built in process on the backend of `request.param` (one of BACKENDS),
+    with Settings `overrides`, and close them after the test: the body of a fixture, `yield from` it."""
+    from askservice.services import build_services
+
+    if request.param == "dynamodb":
+        env = request.getfixturevalue("dynamodb_local").env()
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        overrides = {**overrides, "store_url": env["STORE_URL"], "store_create_table": True}
+    services = build_services(settings_for(**overrides))
+    yield services
+    services.sweeper.close()
+    services.store.close()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def runs_service(request, start_session_service, upstream):
     """askservice for the run tests, once per store backend, relaying to the scripted upstream."""

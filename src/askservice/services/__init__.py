@@ -12,6 +12,7 @@ from askservice.config import Settings
 from askservice.llm import open_llm
 from askservice.services.ask import AskService
 from askservice.services.assistants import AssistantsService
+from askservice.services.conversations import Conversations
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.sweeper import Sweeper
 from askservice.services.file_search import FileSearch, build_file_search
@@ -43,6 +44,7 @@ class Services:
     messages: MessagesService
     runs: Runs
     responses: Responses
+    conversations: Conversations
     sweeper: Sweeper
 
 
@@ -65,9 +67,10 @@ def build_services(settings: Settings) -> Services:
     attachments = Attachments(file_search.files.content, extract_text)
     responses = Responses(settings, store, llm, leases, attachments, server_tools={"file_search": file_search.tool},
                           check_vector_store=checker.vector_store)
+    conversations = Conversations(store, threads, records.history)
     return Services(
         settings=settings, store=store, ask=AskService(settings, llm), gateway=Gateway(llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,
-        responses=responses,
+        responses=responses, conversations=conversations,
         sweeper=Sweeper(settings.run_lease_seconds / 3, [runs.sweep, file_search.sweep, responses.sweep]),
     )

@@ -15,6 +15,10 @@ STEP = "step#"
 FILE = "file#"
 VECTOR_STORE = "vs#"
 BATCH = "batch#"
+CONVERSATION_ITEM = "item#"
+ITEM_POINTER = "id#"
+POSITION_DIGITS = 10
+"""A conversation item's position, zero-padded in its sk so that key order is position order."""
 ACTIVE_RUNS = "runs#active"
 """The owner-index partition of every active run (the sweeper's list)."""
 INGESTING = "ingest#active"
@@ -116,6 +120,26 @@ RESPONSE_CONTEXT = "ctx"
 """The sk of a response's context (its input items and the items it continues): sorts before `meta`."""
 RESPONSE_EVENTS = "seq#"
 """The sk prefix of a background response's stored events: sorts after `meta`."""
+
+
+def conversation_pk(conversation_id: str) -> str:
+    """Return the partition of a conversation, its items and their id pointers."""
+    return f"conv#{conversation_id}"
+
+
+def conversation(conversation_id: str) -> tuple[str, str]:
+    """Return the key of a conversation's meta item."""
+    return conversation_pk(conversation_id), META
+
+
+def conversation_item(conversation_id: str, position: int) -> tuple[str, str]:
+    """Return the key of the conversation item at `position` (0 is the first)."""
+    return conversation_pk(conversation_id), f"{CONVERSATION_ITEM}{position:0{POSITION_DIGITS}d}"
+
+
+def item_pointer(conversation_id: str, item_id: str) -> tuple[str, str]:
+    """Return the key of the pointer from a conversation item's id to its position."""
+    return conversation_pk(conversation_id), ITEM_POINTER + item_id
 
 
 def owned(owner: str, kind: str) -> str:

@@ -12,6 +12,7 @@ from askservice.web import (
     assistants,
     auth,
     chat,
+    conversations,
     embeddings,
     errors,
     files,
@@ -31,7 +32,7 @@ from askservice.web import (
 PREFIXES = ("/v1", "/api/v1")
 BLUEPRINTS = (
     health.bp, ask.bp, chat.bp, embeddings.bp, models.bp, files.bp, vector_stores.bp, vector_store_files.bp,
-    assistants.bp, threads.bp, messages.bp, runs.bp, responses.bp, responses_ws.bp,
+    assistants.bp, threads.bp, messages.bp, runs.bp, responses.bp, responses_ws.bp, conversations.bp,
 )
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import pytest
 
 from askservice.errors import InvalidRequestError, NotFoundError
-from askservice.services import build_services
 from askservice.services.engine.tokenizer import count_tokens
 from askservice.store.dynamodb import DynamoStore
 from askservice.web.schemas.responses import CreateResponse
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, backend_services
 from tests.store.trips import RoundTrips, store_calls
 
 OWNER = "client-a"
@@ -21,16 +20,8 @@ OWNER = "client-a"
 
 @pytest.fixture(params=BACKENDS)
 def services(request, settings_for, upstream, monkeypatch):
-    overrides = {}
-    if request.param == "dynamodb":
-        env = request.getfixturevalue("dynamodb_local").env()
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        overrides = {"store_url": env["STORE_URL"], "store_create_table": True}
-    services = build_services(settings_for(upstream_base_url=upstream.base_url, model_context_tokens=400, **overrides))
-    yield services
-    services.sweeper.close()
-    services.store.close()
+    yield from backend_services(request, settings_for, monkeypatch, upstream_base_url=upstream.base_url,
+                                model_context_tokens=400)
 
 
 def _params(**body) -> dict:
