@@ -211,7 +211,6 @@ def test_what_is_not_built_yet_is_a_clear_400(runs_short_service, sdk):
     cases = [
         ("POST", "/responses", {"model": "m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
         ("POST", "/responses", {"model": "m", "input": "x", "background": True, "store": False}, "store"),
-        ("POST", "/responses", {"model": "m", "input": "x", "conversation": "conv_1"}, "conversation"),
         ("GET", f"/responses/{response.id}?stream=true", None, "stream"),
         ("POST", f"/responses/{response.id}/cancel", None, "response_id"),
     ]

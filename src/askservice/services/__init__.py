@@ -64,10 +64,10 @@ def build_services(settings: Settings) -> Services:
     messages = MessagesService(store, threads, checker, settler.active_run)
     runs = Runs(settings, store, llm, threads, messages, records, assistants, leases, steps, settler,
                 server_tools={"file_search": file_search.tool})
+    conversations = Conversations(store, threads, records.history)
     attachments = Attachments(file_search.files.content, extract_text)
     responses = Responses(settings, store, llm, leases, attachments, server_tools={"file_search": file_search.tool},
-                          check_vector_store=checker.vector_store)
-    conversations = Conversations(store, threads, records.history)
+                          check_vector_store=checker.vector_store, conversations=conversations)
     return Services(
         settings=settings, store=store, ask=AskService(settings, llm), gateway=Gateway(llm),
         file_search=file_search, assistants=assistants, threads=threads, messages=messages, runs=runs,

@@ -121,3 +121,23 @@ def test_an_in_progress_response_cannot_be_continued(services):
         _create(services, input="y", previous_response_id=first["id"])
     assert busy.value.param == "previous_response_id"
     assert services.store.get(item["pk"], item["sk"])["status"] == "in_progress"  # its lease holds: not settled
+
+
+def test_a_response_reads_a_long_conversation_in_as_many_round_trips_as_a_short_one(services, upstream):
+    calls = {}
+    for size in (10, 2_500):
+        conversation = services.conversations.create(OWNER, {"metadata": {}, "items": []})
+        for start in range(0, size, 40):
+            services.conversations.add_items(OWNER, conversation["id"], [
+                {"type": "message", "role": "user", "content": f"note {n}"} for n in range(start, min(start + 40, size))])
+        with store_calls(services.store) as counted:
+            response = _create(services, input="sum up", conversation=conversation["id"], truncation="auto")
+        assert response["status"] == "completed" and response["conversation"] == {"id": conversation["id"]}
+        calls[size] = counted.calls
+        sent = upstream.requests(match="sum up")[-1]["body"]["messages"]
+        assert sent[-2]["content"] == f"note {size - 1}" and sent[-1]["content"] == "sum up"  # the newest kept
+    assert calls[10] == calls[2_500], calls  # one page of items read either way: the context window bounds it
+    assert len(services.conversations.context(OWNER, conversation["id"])[1]) == 2_502
+    with pytest.raises(InvalidRequestError) as refused:  # truncation disabled: the long one does not fit
+        _create(services, input="again", conversation=conversation["id"])
+    assert refused.value.code == "context_length_exceeded"

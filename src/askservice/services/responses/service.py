@@ -21,7 +21,14 @@ from typing import Callable, Iterator, Mapping
 
 from askservice import metrics
 from askservice.config import Settings
-from askservice.errors import InvalidRequestError, ServiceError, UpstreamBadGatewayError, UpstreamRateLimitError
+from askservice.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceError,
+    UpstreamBadGatewayError,
+    UpstreamRateLimitError,
+)
 from askservice.ids import is_valid, new_id
 from askservice.llm import Router, require_upstream
 from askservice.services import keys
@@ -60,7 +67,7 @@ from askservice.services.responses.records import (
 )
 from askservice.services.responses.recorder import ResponseRecorder
 from askservice.services.responses.stream import StoredEvents, follow
-from askservice.store.base import ABSENT, ConditionFailed, Item, Page, Put, Store
+from askservice.store.base import ABSENT, ConditionFailed, Item, Page, Put, Store, Update
 from askservice.store.conflicts import retry_on_conflict
 
 log = logging.getLogger("askservice.responses")
@@ -77,6 +84,10 @@ CANCEL_TRIES = 20
 CANCEL_WAIT_SECONDS = 5.0
 """How long a cancel waits for the executor to write the end before writing it itself."""
 CANCEL_POLL_SECONDS = 0.05
+CLAIM_TRIES = 20
+"""Tries of a response in a conversation whose items or lock changed while it was being claimed."""
+APPEND_AT_END = 48
+"""Items a response's end appends in its own transaction (with its end and the conversation's meta)."""
 MAX_TURNS = 10
 """Turns of one response: server tool calls (file_search) and the answer that uses them."""
 
@@ -86,7 +97,7 @@ class Responses:
 
     def __init__(self, settings: Settings, store: Store, llm: Router | None, leases: Leases,
                  attachments: Attachments, server_tools: Mapping[str, ServerTool],
-                 check_vector_store: Callable[[str, str, str], None]):
+                 check_vector_store: Callable[[str, str, str], None], conversations):
         self.settings = settings
         self.store = store
         self.llm = llm
@@ -94,6 +105,8 @@ class Responses:
         self.attachments = attachments
         self.server_tools = dict(server_tools)
         self.check_vector_store = check_vector_store
+        self.conversations = conversations
+        """The Conversations service: `context`, `item`, `append_operations`, `append` (services/conversations)."""
         self.executors = Executors()
 
     # -- create -------------------------------------------------------------------------------
@@ -148,7 +161,33 @@ class Responses:
     def _prepare(self, owner: str, params: dict, events: Events | None = None) -> "ResponseWork":
         llm = require_upstream(self.llm)
         llm.targets(params["model"])  # an unknown model is the 404 naming `model`, before anything is written
-        earlier = self._earlier(owner, params.get("previous_response_id"))
+        conversation_id = params.get("conversation")
+        if conversation_id is None:
+            return self._start(owner, params, events, llm, self._earlier(owner, params.get("previous_response_id")))
+        if params.get("previous_response_id"):
+            raise InvalidRequestError("Give either conversation or previous_response_id, not both.",
+                                      param="conversation", code="invalid_value")
+        if not params["store"]:
+            raise InvalidRequestError("A response in a conversation is stored: drop store=false.", param="store",
+                                      code="invalid_value")
+
+        def attempt(_: int) -> ResponseWork:
+            keep, cut = self._keep()
+            try:
+                meta, earlier = self.conversations.context(owner, conversation_id, keep=keep)
+            except NotFoundError:
+                raise not_found("conversation", conversation_id, "conversation") from None
+            if cut() and params.get("truncation") != "auto":
+                raise self._too_long(params)
+            self._check_unlocked(meta)
+            return self._start(owner, params, events, llm, earlier, meta)
+
+        return retry_on_conflict(attempt, CLAIM_TRIES, lambda: _locked(conversation_id))
+
+    def _start(self, owner: str, params: dict, events: Events | None, llm: Router, earlier: list[dict],
+               conversation: Item | None = None) -> "ResponseWork":
+        """Claim a response continuing `earlier` (in `conversation`, whose lock it takes in the same
+        transaction) and return its work, ready to execute."""
         own = stored_input(params["input"], earlier)
         if not own:
             raise InvalidRequestError("The input is empty: give at least one item.", param="input", code="invalid_value")
@@ -160,22 +199,63 @@ class Responses:
         if params["background"]:
             response["status"] = QUEUED
             events = StoredEvents(self.store, pk, live=events)
+        if conversation is not None:
+            response["conversation"] = {"id": conversation["id"]}
         if params["store"]:
             item = {"pk": pk, "sk": sk, "owner": owner, "status": response["status"], **self.leases.grant(),
                     "gsi1pk": keys.ACTIVE_RESPONSES, "gsi1sk": response["id"], "response": response}
-            self.store.transact([
-                Put(item, ABSENT), Put(context_item(pk, keys.RESPONSE_CONTEXT, own, earlier), ABSENT),
-            ])
+            context_row = context_item(pk, keys.RESPONSE_CONTEXT, own, earlier if conversation is None else [])
+            writes = [Put(item, ABSENT), Put(context_row, ABSENT)]
+            if conversation is not None:  # the conversation's lock: its meta must not have changed since it was read
+                context_row["conversation"] = conversation["id"]
+                writes += self.conversations.append_operations(conversation, [], {"active_response": response["id"]})
+                conversation = {**conversation, "active_response": response["id"], "version": conversation["version"] + 1}
+            self.store.transact(writes)
             item = {**item, "version": 1}
         include = params.get("include") or ()
         recorder = ResponseRecorder(response, events or Events(), logprobs=LOGPROBS in include,
                                     search_results=SEARCH_RESULTS in include)
-        return ResponseWork(self, llm, item, response, context, recorder)
+        return ResponseWork(self, llm, item, response, context, recorder, own, conversation)
+
+    def _keep(self) -> tuple[Callable[[list[dict]], bool], Callable[[], bool]]:
+        """Return `keep` (read older items of a conversation while those read hold less JSON than 8 bytes
+        a token of the context window: the oldest beyond could never fit) and `cut()` (whether it stopped
+        before the oldest item). So a response reads a bounded number of pages of any conversation."""
+        budget, stopped = 8 * self.settings.model_context_tokens, []
+
+        def keep(items: list[dict]) -> bool:
+            if sum(len(json.dumps(item)) for item in items) < budget:
+                return True
+            stopped.append(True)
+            return False
+
+        return keep, lambda: bool(stopped)
+
+    def _too_long(self, params: dict) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"The input exceeds the model's context window of {self.settings.model_context_tokens} tokens"
+            + (" (less max_output_tokens)" if params.get("max_output_tokens") else "")
+            + (". Set truncation to 'auto' to drop the oldest items." if params.get("truncation") != "auto" else "."),
+            param="input", code="context_length_exceeded",
+        )
+
+    def _check_unlocked(self, conversation: Item) -> None:
+        """Raise the 409 of a conversation whose lock a live response holds (a dead one's lapses)."""
+        holder = conversation.get("active_response")
+        if not holder:
+            return
+        item = self.store.get(*keys.response(holder))
+        if item is not None and self.settle(item)["status"] in LEASED:
+            raise _locked(conversation["id"])
 
     def _earlier(self, owner: str, previous_id: str | None) -> list[dict]:
         if previous_id is None:
             return []
         context, previous = self._with_context(owner, previous_id, "previous_response_id")
+        if context.get("conversation"):
+            raise InvalidRequestError(
+                f"Response '{previous_id}' is part of conversation '{context['conversation']}': continue it with "
+                "conversation instead of previous_response_id.", param="previous_response_id", code="invalid_value")
         if previous["status"] not in FINISHED:
             raise InvalidRequestError(
                 f"Previous response '{previous_id}' is still {previous['status']}: wait for it to end.",
@@ -202,12 +282,7 @@ class Responses:
         if len(message_text(head + messages).encode()) > budget:  # a token is at least a byte: else it fits
             fitted = fit(head, messages[:-1], messages[-1:], budget, measure=_tokens)
             if fitted is None or (params.get("truncation") != "auto" and len(fitted) < len(messages) - 1):
-                raise InvalidRequestError(
-                    f"The input exceeds the model's context window of {self.settings.model_context_tokens} tokens"
-                    + (" (less max_output_tokens)" if params.get("max_output_tokens") else "")
-                    + (". Set truncation to 'auto' to drop the oldest items." if params.get("truncation") != "auto" else "."),
-                    param="input", code="context_length_exceeded",
-                )
+                raise self._too_long(params)
             messages = fitted + messages[-1:]
         tools, choice = _chat_tools(params.get("tools") or [], params.get("tool_choice"))
         server = self._server_tools(owner, params)
@@ -347,9 +422,11 @@ class ResponseWork:
     """One response being generated: one turn of the engine, then its end written and announced."""
 
     def __init__(self, service: Responses, llm: Router, item: Item | None, response: dict, context: TurnContext,
-                 recorder: ResponseRecorder):
+                 recorder: ResponseRecorder, own: list[dict], conversation: Item | None):
         self.service = service
         self.item = item
+        self.own = own
+        self.conversation = conversation
         self.response = response
         self.context = context
         self.recorder = recorder
@@ -463,14 +540,46 @@ class ResponseWork:
         self.response.update(fields, status=status)
         if self.item is not None:
             try:  # a cancel that came too late loses to the end it would have stopped
-                change(self.service.store, self.item, {"status": status, "response": self.response}, ACTIVE_FIELDS,
-                       allowed={WORKING, CANCELLING})
+                if self.conversation is None:
+                    change(self.service.store, self.item, {"status": status, "response": self.response},
+                           ACTIVE_FIELDS, allowed={WORKING, CANCELLING})
+                else:
+                    self._end_in_conversation(status)
             except StateChanged:  # deleted, or swept meanwhile: what the store says now is the truth
                 return self._lost()
         metrics.response_status(status)
         if status in LIFECYCLE_ENDS:
             self.recorder.lifecycle(f"response.{status}")
         return self.response
+
+    def _end_in_conversation(self, status: str) -> None:
+        """Write the end and append the input and output items to the conversation (releasing its lock),
+        in one transaction; a failed or cancelled response appends nothing."""
+        store, conversations = self.service.store, self.service.conversations
+        appended = [*self.own, *self.response["output"]] if status in ("completed", "incomplete") else []
+        first, rest = appended[:APPEND_AT_END], appended[APPEND_AT_END:]
+
+        def attempt(n: int) -> None:
+            item = self.item if n == 0 else store.get(self.item["pk"], self.item["sk"])
+            if item is None or item["status"] not in (WORKING, CANCELLING):
+                raise StateChanged(item)
+            conversation = self.conversation if n == 0 else conversations.item(self.conversation["id"])
+            writes = [Update(item["pk"], item["sk"], set={"status": status, "response": self.response},
+                             remove=ACTIVE_FIELDS, expected_version=item["version"])]
+            if conversation is not None and conversation.get("active_response") == self.response["id"]:
+                writes += conversations.append_operations(conversation, first, {"active_response": None})
+            store.transact(writes)
+
+        retry_on_conflict(_translated(attempt), CLAIM_TRIES, lambda: StateChanged(None))
+        for start in range(0, len(rest), APPEND_AT_END):  # only a response of more items than one transaction holds
+            chunk = rest[start:start + APPEND_AT_END]
+
+            def append(_: int, chunk=chunk) -> None:
+                conversation = conversations.item(self.conversation["id"])
+                if conversation is not None:
+                    store.transact(conversations.append_operations(conversation, chunk))
+
+            retry_on_conflict(append, CLAIM_TRIES, lambda: _locked(self.conversation["id"]))
 
     def _lost(self) -> dict:
         """The item was taken away (deleted, or failed by a sweeper): announce it as the store has it."""
@@ -490,6 +599,11 @@ def _ended(item: Item, status: str, error: dict | None = None) -> dict:
     response = {**item["response"], "status": status, "error": error,
                 "output": [{**o, "status": "incomplete"} for o in item["response"]["output"]]}
     return {"status": status, "response": response}
+
+
+def _locked(conversation_id: str) -> ConflictError:
+    return ConflictError(f"Another response is in progress in conversation '{conversation_id}': wait for it to end.",
+                         param="conversation", code="conversation_locked")
 
 
 def _gone(response_id: str):

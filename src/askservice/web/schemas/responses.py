@@ -2,8 +2,8 @@
 
 Each input item and content part is checked by the model of its `type` (`items()`), so an error
 names a plain param (`input[2].content[0].image_url`). Unknown fields are ignored, as at OpenAI.
-Tools the server does not execute yet (web_search, mcp, ...) and `conversation` are a 400
-naming them rather than being dropped in silence.
+Tools the server does not execute yet (web_search, mcp, ...) are a 400 naming them rather than
+being dropped in silence.
 """
 
 from __future__ import annotations
@@ -228,6 +228,12 @@ class StreamOptions(BaseModel):
     include_obfuscation: StrictBool | None = None
 
 
+class ConversationRef(BaseModel):
+    """`ConversationParam` as an object: `{"id": "conv_..."}`."""
+
+    id: StrictStr
+
+
 class CreateResponse(BaseModel):
     """`CreateResponse`."""
 
@@ -235,7 +241,7 @@ class CreateResponse(BaseModel):
     input: StrictStr | Annotated[list[Any], Field(max_length=MAX_INPUT_ITEMS)]
     instructions: StrictStr | None = None
     previous_response_id: StrictStr | None = None
-    conversation: Any = None
+    conversation: StrictStr | ConversationRef | None = None
     store: StrictBool | None = None
     background: StrictBool | None = None
     stream: StrictBool | None = None
@@ -260,9 +266,6 @@ class CreateResponse(BaseModel):
 
     def params(self) -> dict:
         """Return the plain parameters the responses service takes (defaults applied as OpenAI does)."""
-        if self.conversation is not None:
-            raise InvalidRequestError("The 'conversation' parameter is not supported yet.", param="conversation",
-                                      code="unsupported_parameter")
         if self.background and self.store is False:
             raise InvalidRequestError("A background response must be stored: drop store=false.", param="store",
                                       code="invalid_value")
@@ -272,6 +275,7 @@ class CreateResponse(BaseModel):
         return {
             "model": self.model, "input": items, "instructions": self.instructions,
             "previous_response_id": self.previous_response_id, "store": self.store is not False,
+            "conversation": self.conversation.id if isinstance(self.conversation, ConversationRef) else self.conversation,
             "background": bool(self.background),
             "tools": [_tool(tool, f"tools[{i}]") for i, tool in enumerate(self.tools or [])],
             "tool_choice": self._tool_choice(), "parallel_tool_calls": self.parallel_tool_calls is not False,
