@@ -171,3 +171,39 @@ def test_compaction_then_a_response_that_carries_it(runs_short_service, upstream
     assert out["forged"] == {"class": "BadRequestError", "status": 400, "type": "invalid_request_error",
                              "param": "input", "code": "invalid_value",
                              "message": "400 This compaction item was not made by this server's /responses/compact."}
+
+
+def test_conversations_crud_and_item_pages(runs_short_service, upstream):
+    marker = upstream.marker()
+
+    out = node(runs_short_service, upstream, marker, "conversations")
+
+    conversation = out["conversation"]
+    assert conversation["id"].startswith("conv_") and conversation["object"] == "conversation"
+    assert conversation["metadata"] == {"topic": "demo"} and isinstance(conversation["created_at"], int)
+    assert out["retrieved_same"] is True
+    added = out["added"]
+    assert (added["object"], added["has_more"]) == ("list", False)
+    assert [(i["type"], i["role"], i["text"], i["part"]) for i in added["data"]] == [
+        ("message", "user", f"m{n}", "input_text") for n in range(1, 6)]
+    assert (added["first_id"], added["last_id"]) == (added["data"][0]["id"], added["data"][-1]["id"])
+    ascending = out["ascending"]  # auto-paged two at a time
+    assert [(i["role"], i["text"], i["part"]) for i in ascending] == [
+        ("developer", "Be brief.", "input_text"), ("user", f"hello {marker}", "input_text"),
+        ("assistant", "Hi!", "output_text"), *(("user", f"m{n}", "input_text") for n in range(1, 6))]
+    ids = [i["id"] for i in ascending]
+    assert all(i.startswith("msg_") for i in ids) and len(set(ids)) == 8 and ids[3:] == [i["id"] for i in added["data"]]
+    assert out["pages"] == [ids[::-1][:3], ids[::-1][3:6], ids[::-1][6:]]  # newest first, by getNextPage()
+    assert out["first_page"] == {"has_more": True, "last_id": ids[5]}
+    assert out["after"] == ids[3:6]
+    assert out["one"] == ascending[4]
+    assert out["after_item_delete"] == conversation  # deleting an item answers the conversation
+    assert out["item_gone"] == {"class": "NotFoundError", "status": 404, "type": "invalid_request_error",
+                                "param": "item_id", "code": None, "message": f"404 No item found with id '{ids[4]}'."}
+    assert out["updated"] == {**conversation, "metadata": {"topic": "changed"}}
+    assert out["remaining"] == ids[:4] + ids[5:]
+    gone = {"class": "NotFoundError", "status": 404, "type": "invalid_request_error", "param": "conversation_id",
+            "code": None, "message": f"404 No conversation found with id '{conversation['id']}'."}
+    assert out["foreign"] == {"retrieve": gone, "items": gone, "add": gone}  # another API key's conversation
+    assert out["deleted"] == {"id": conversation["id"], "object": "conversation.deleted", "deleted": True}
+    assert out["after_delete"] == {"retrieve": gone, "items": gone, "delete": gone}

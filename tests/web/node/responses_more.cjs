@@ -1,8 +1,8 @@
-// Background mode, cancel, resumable streams and compaction of the Responses API, with the Node `openai` SDK.
+// Background mode, cancel, resumable streams, compaction and conversations (Responses API), with the Node `openai` SDK.
 // Usage: NODE_PATH=.cache/node/openai/node_modules node responses_more.cjs BASE_URL MARKER PART [UPSTREAM_ROOT]
-// PART is background | cancel | resume | compact. Prints one JSON line with what the test asserts on (the
-// upstream is scripted by the test, per MARKER; UPSTREAM_ROOT is its control API, read to see a call start);
-// exits non-zero on any surprise.
+// PART is background | cancel | refusals | resume | compact | conversations | conversation_response. Prints one JSON
+// line with what the test asserts on (the upstream is scripted by the test, per MARKER; UPSTREAM_ROOT is its control
+// API, read to see a call start); exits non-zero on any surprise.
 const OpenAI = require("openai");
 
 const [baseURL, marker, part, upstreamRoot] = process.argv.slice(2);
@@ -204,7 +204,89 @@ async function compact() {
   };
 }
 
-const parts = { background, cancel, refusals, resume, compact };
+const user = (text) => ({ type: "message", role: "user", content: [{ type: "input_text", text }] });
+const itemSummary = (item) => ({ id: item.id, type: item.type, role: item.role,
+  text: item.content && item.content[0] && item.content[0].text, part: item.content && item.content[0] && item.content[0].type });
+
+async function conversations() {
+  const conversation = await client.conversations.create({ metadata: { topic: "demo" }, items: [
+    { role: "developer", content: "Be brief." }, user(`hello ${marker}`),
+    { type: "message", role: "assistant", content: "Hi!" },
+  ] });
+  const retrieved = await client.conversations.retrieve(conversation.id);
+  const added = await client.conversations.items.create(conversation.id, { items: [1, 2, 3, 4, 5].map((n) => user(`m${n}`)) });
+  const ascending = [];
+  for await (const item of client.conversations.items.list(conversation.id, { order: "asc", limit: 2 })) {
+    ascending.push(itemSummary(item));
+  }
+  const firstPage = await client.conversations.items.list(conversation.id, { limit: 3 });
+  const pages = [firstPage.data.map((item) => item.id)];
+  for (let page = firstPage; page.hasNextPage();) {
+    page = await page.getNextPage();
+    pages.push(page.data.map((item) => item.id));
+  }
+  const after = await client.conversations.items.list(conversation.id, { order: "asc", limit: 3, after: ascending[2].id });
+  const one = await client.conversations.items.retrieve(ascending[4].id, { conversation_id: conversation.id });
+  const afterItemDelete = await client.conversations.items.delete(ascending[4].id, { conversation_id: conversation.id });
+  const itemGone = await failure(() => client.conversations.items.retrieve(ascending[4].id, { conversation_id: conversation.id }));
+  const updated = await client.conversations.update(conversation.id, { metadata: { topic: "changed" } });
+  const foreign = {
+    retrieve: await failure(() => other.conversations.retrieve(conversation.id)),
+    items: await failure(() => other.conversations.items.list(conversation.id)),
+    add: await failure(() => other.conversations.items.create(conversation.id, { items: [user("theirs")] })),
+  };
+  const remaining = [];
+  for await (const item of client.conversations.items.list(conversation.id, { order: "asc" })) remaining.push(item.id);
+  const deleted = await client.conversations.delete(conversation.id);
+  return {
+    conversation, retrieved_same: JSON.stringify(retrieved) === JSON.stringify(conversation) || { retrieved, conversation },
+    added: { object: added.object, has_more: added.has_more, first_id: added.first_id, last_id: added.last_id,
+      data: added.data.map(itemSummary) },
+    ascending,
+    first_page: { has_more: firstPage.has_more, first_id: firstPage.first_id, last_id: firstPage.last_id },
+    pages,
+    after: after.data.map((item) => item.id),
+    one: itemSummary(one),
+    after_item_delete: afterItemDelete,
+    item_gone: itemGone,
+    updated,
+    foreign,
+    remaining,
+    deleted,
+    after_delete: {
+      retrieve: await failure(() => client.conversations.retrieve(conversation.id)),
+      items: await failure(() => client.conversations.items.list(conversation.id)),
+      delete: await failure(() => client.conversations.delete(conversation.id)),
+    },
+  };
+}
+
+async function conversationResponse() {
+  // A response in a conversation reads its items as context and appends its input and output items.
+  const conversation = await client.conversations.create({ items: [user(`My name is Ada. ${marker}`),
+    { type: "message", role: "assistant", content: "Hello Ada." }] });
+  const response = await client.responses.create({ model, conversation: conversation.id, input: `Who am I? ${marker} ask` });
+  const items = [];
+  for await (const item of client.conversations.items.list(conversation.id, { order: "asc" })) items.push(itemSummary(item));
+  const second = await client.responses.create({ model, conversation: { id: conversation.id }, input: `And now? ${marker} again` });
+  const after = [];
+  for await (const item of client.conversations.items.list(conversation.id, { order: "asc" })) after.push(itemSummary(item));
+  return {
+    conversation_id: conversation.id,
+    response: { id: response.id, status: response.status, conversation: response.conversation, output_text: response.output_text,
+      output_ids: response.output.map((item) => item.id) },
+    items,
+    second: { status: second.status, conversation: second.conversation, output_text: second.output_text,
+      output_ids: second.output.map((item) => item.id) },
+    after,
+    with_previous: await failure(() => client.responses.create({ model, conversation: conversation.id,
+      previous_response_id: response.id, input: "both" })),
+    unknown: await failure(() => client.responses.create({ model, conversation: "conv_unknown", input: "x" })),
+    foreign: await failure(() => other.responses.create({ model, conversation: conversation.id, input: "x" })),
+  };
+}
+
+const parts = { background, cancel, refusals, resume, compact, conversations, conversation_response: conversationResponse };
 if (!parts[part]) {
   console.error(`unknown part ${part}: one of ${Object.keys(parts).join(", ")}`);
   process.exit(2);
