@@ -26,6 +26,8 @@ Times, through HTTP, in rounds that interleave every row (rows shuffled within a
                 (issue 15: <= 1.0 x run poll)
   resume        GET ?stream=true&starting_after=3 of a finished background response: time to its
                 first replayed event
+Round trips are also counted for a response (truncation auto) in a conversation of 10 and of
+10,000 items: the context window, not the conversation, bounds the pages it reads.
 Also, once per backend: a background stream (40 deltas 20 ms apart) followed at once from another
 connection: how much later each delta reaches the follower than the creator's own stream; and
 the store writes of a 1,000-delta background response run in process (event batches among them).
@@ -65,6 +67,7 @@ from tests.store.trips import RoundTrips, blob_calls, store_calls  # noqa: E402
 from tests.upstream import UpstreamProcess  # noqa: E402
 
 SETUP_MODEL = "bench-setup"  # answers at once: building chains and counting round trips
+CONVERSATION_SIZES = (10, 10_000)  # items of the conversations a response reads (truncation auto)
 FOLLOWED_MODEL = "bench-followed"  # 40 deltas 20 ms apart: a stream followed live from another connection
 INSTRUCTIONS, QUESTION = Direct.BODY["messages"][0]["content"], Direct.BODY["messages"][1]["content"]
 DEPTHS = (1, 100)
@@ -272,6 +275,15 @@ class Backend:
         reads = calls.calls.count("get") + calls.calls.count("query")
         return len(calls.calls) - reads, sum(1 for c in calls.calls if c == "put")
 
+    def _conversation(self, size: int) -> str:
+        """Make a conversation of `size` short items in process (40 an append); return its id."""
+        conversations = self.services.conversations
+        created = conversations.create("default", {"metadata": {}, "items": []})
+        for start in range(0, size, 40):
+            conversations.add_items("default", created["id"], [
+                {"type": "message", "role": "user", "content": f"note {n}"} for n in range(start, min(start + 40, size))])
+        return created["id"]
+
     def round_trips(self) -> dict[str, list[tuple[list[str], int, int]]]:
         """Return (store calls, SQL statements or HTTP requests, blob operations) of TRIES requests of each kind."""
         stored = self.api.post("/responses", {"model": SETUP_MODEL, "input": QUESTION})["id"]
@@ -284,6 +296,10 @@ class Backend:
             "GET": lambda: self._ok("GET", f"/v1/responses/{stored}"),
             "input_items": lambda: self._ok("GET", f"/v1/responses/{stored}/input_items"),
         }
+        for size in CONVERSATION_SIZES:
+            conversation = self._conversation(size)
+            kinds[f"conversation {size}"] = lambda c=conversation: self._create(
+                body(SETUP_MODEL, conversation=c, truncation="auto"))
         counts = {kind: [self._counted(call) for _ in range(TRIES)] for kind, call in kinds.items()}
         doomed = [self.api.post("/responses", {"model": SETUP_MODEL, "input": QUESTION})["id"] for _ in range(TRIES)]
         counts["DELETE"] = [self._counted(lambda r=r: self._ok("DELETE", f"/v1/responses/{r}")) for r in doomed]
