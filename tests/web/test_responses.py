@@ -50,7 +50,8 @@ def test_create_answers_and_stores(sdk, upstream, runs_short_service):
     assert sent["messages"] == [{"role": "system", "content": "Be brief."},
                                 {"role": "user", "content": f"Say hello {marker}"}]
     assert sent["model"] == "gpt-4o" and sent["temperature"] == 0.5 and sent["user"] == "u-1"
-    assert "top_p" not in sent  # not given: the upstream's own default applies
+    assert "top_p" not in sent and "presence_penalty" not in sent  # not given: the upstream's defaults apply
+    assert (response.model_extra["presence_penalty"], response.model_extra["frequency_penalty"]) == (0.0, 0.0)
 
     again = sdk.responses.retrieve(response.id)
     assert again.model_dump() == response.model_dump()

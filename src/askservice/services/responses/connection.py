@@ -4,17 +4,13 @@ stay continuable by `previous_response_id` on that connection only, for its life
 OpenAI keeps the latest unstored responses of a WebSocket connection in memory so that a client
 may chain them without storing anything; so does this view (the last KEEP of them, a plain LRU;
 an older one is then a 404 like any unknown id). Nothing of them reaches the store, another
-connection, or HTTP. Stored responses resolve through the service as they always do.
-
-The hook: `Responses._prepare` asks `self._earlier(owner, previous_id)` for the items a
-continuation starts from. This view is a shallow copy of the service (the same store, upstream,
-leases and executors) whose `_earlier` looks in the connection's memory first. When the lead adds
-a public `earlier` hook to `Responses.stream`, `stream` here becomes a plain call.
+connection, or HTTP. Stored responses resolve through the service as they always do. A create
+that continues a remembered response hands the service the items it continues (`earlier`), and
+its input items with their ids already given, so the chain remembered is the one it used.
 """
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 
 from askservice.errors import InvalidRequestError
@@ -31,37 +27,28 @@ class ConnectionResponses:
     """Start responses for one connection; remember its `store: false` ones for continuations."""
 
     def __init__(self, responses: Responses, owner: str):
+        self.responses = responses
         self.owner = owner
         self.unstored: OrderedDict[str, list[dict]] = OrderedDict()
         self.running: set[str] = set()
-        self._read: tuple[str | None, list[dict]] | None = None
-        self._view = copy.copy(responses)
-        self._view._earlier = self._earlier  # type: ignore[method-assign]
-        self._service_earlier = responses._earlier
 
     def stream(self, params: dict, events: Events) -> None:
         """Start a response whose events go to `events` (Responses.stream, continuing this
         connection's unstored responses too); errors in the request raise before it starts."""
-        if not params["store"]:
-            previous_id = params.get("previous_response_id")
-            earlier = self._earlier(self.owner, previous_id)
-            events = _Remember(events, self, [*earlier, *stored_input(params["input"], earlier)])
-            self._read = (previous_id, earlier)  # read once: _prepare asks again
-        try:
-            self._view._prepare(self.owner, params, events).start()
-        finally:
-            self._read = None
-
-    def _earlier(self, owner: str, previous_id: str | None) -> list[dict]:
+        previous_id = params.get("previous_response_id")
         if previous_id in self.running:
             raise InvalidRequestError(f"Previous response '{previous_id}' is still in_progress: wait for it to end.",
                                       param="previous_response_id", code="invalid_value")
-        if self._read is not None and self._read[0] == previous_id:
-            return self._read[1]
+        earlier = None
         if previous_id is not None and previous_id in self.unstored:
             self.unstored.move_to_end(previous_id)
-            return list(self.unstored[previous_id])
-        return self._service_earlier(owner, previous_id)
+            earlier = list(self.unstored[previous_id])
+        if not params["store"]:
+            if earlier is None:
+                earlier = self.responses.continued(self.owner, previous_id)
+            params = {**params, "input": stored_input(params["input"], earlier)}  # ids given once, here
+            events = _Remember(events, self, [*earlier, *params["input"]])
+        self.responses.stream(self.owner, params, events, earlier)
 
     def remember(self, response: dict, items: list[dict]) -> None:
         """Keep an ended unstored response's chain (its earlier items, input and output)."""

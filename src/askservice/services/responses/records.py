@@ -25,6 +25,7 @@ ECHOED = (
     "instructions", "max_output_tokens", "max_tool_calls", "metadata", "model", "parallel_tool_calls",
     "previous_response_id", "reasoning", "temperature", "text", "tool_choice", "tools", "top_logprobs", "top_p",
     "truncation", "user", "safety_identifier", "prompt_cache_key", "background", "service_tier", "store",
+    "presence_penalty", "frequency_penalty",
 )
 """The request parameters a response object repeats, as OpenAI's do."""
 FINISHED = frozenset({"completed", "incomplete", "failed", "cancelled"})
@@ -38,6 +39,8 @@ def now() -> int:
     return int(time.time())
 
 
+PENALTIES = ("presence_penalty", "frequency_penalty")
+"""Not in OpenAI's response object but in the Open Responses one: echoed (0.0 unless given) and sent on."""
 OPTIONAL = ("user", "safety_identifier", "prompt_cache_key")
 """Echoed parameters the spec does not let be null: left out when not given."""
 
@@ -49,6 +52,7 @@ def new_response(response_id: str, params: dict) -> dict:
         "completed_at": None, "error": None, "incomplete_details": None, "output": [],
         **{name: params.get(name) for name in ECHOED}, "conversation": None,
         **{name: 1.0 for name in ("temperature", "top_p") if params.get(name) is None},  # OpenAI's defaults
+        **{name: 0.0 for name in PENALTIES if params.get(name) is None},
     }
     for name in OPTIONAL:
         if response[name] is None:

@@ -58,6 +58,7 @@ from askservice.services.responses.records import (
     ACTIVE_FIELDS,
     FINISHED,
     LOST_WORKER,
+    PENALTIES,
     chain,
     context_item,
     new_response,
@@ -120,9 +121,12 @@ class Responses:
         work.start()
         return queued
 
-    def stream(self, owner: str, params: dict, events: Events) -> None:
-        """Start a response whose events go to `events`; errors in the request raise before it starts."""
-        self._prepare(owner, params, events).start()
+    def stream(self, owner: str, params: dict, events: Events, earlier: list[dict] | None = None) -> None:
+        """Start a response whose events go to `events`; errors in the request raise before it starts.
+
+        `earlier`: the items it continues, when the caller holds them (a WebSocket connection's
+        unstored responses) instead of the store."""
+        self._prepare(owner, params, events, earlier).start()
 
     def input_tokens(self, owner: str, params: dict) -> dict:
         """Count the input tokens a create with `params` would send (o200k_base, offline)."""
@@ -158,12 +162,15 @@ class Responses:
                                   int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)),
         }
 
-    def _prepare(self, owner: str, params: dict, events: Events | None = None) -> "ResponseWork":
+    def _prepare(self, owner: str, params: dict, events: Events | None = None,
+                 earlier: list[dict] | None = None) -> "ResponseWork":
         llm = require_upstream(self.llm)
         llm.targets(params["model"])  # an unknown model is the 404 naming `model`, before anything is written
         conversation_id = params.get("conversation")
         if conversation_id is None:
-            return self._start(owner, params, events, llm, self._earlier(owner, params.get("previous_response_id")))
+            if earlier is None:
+                earlier = self._earlier(owner, params.get("previous_response_id"))
+            return self._start(owner, params, events, llm, earlier)
         if params.get("previous_response_id"):
             raise InvalidRequestError("Give either conversation or previous_response_id, not both.",
                                       param="conversation", code="invalid_value")
@@ -247,6 +254,10 @@ class Responses:
         item = self.store.get(*keys.response(holder))
         if item is not None and self.settle(item)["status"] in LEASED:
             raise _locked(conversation["id"])
+
+    def continued(self, owner: str, previous_id: str | None) -> list[dict]:
+        """Return the items a response continuing `previous_id` starts from (none without one)."""
+        return self._earlier(owner, previous_id)
 
     def _earlier(self, owner: str, previous_id: str | None) -> list[dict]:
         if previous_id is None:
@@ -681,6 +692,9 @@ def _options(params: dict) -> dict:
         options["logprobs"] = True
         if params.get("top_logprobs"):
             options["top_logprobs"] = params["top_logprobs"]
+    for name in PENALTIES:
+        if params.get(name) is not None:
+            options[name] = params[name]
     user = params.get("safety_identifier") or params.get("user")
     if user:
         options["user"] = user

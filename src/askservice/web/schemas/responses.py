@@ -255,6 +255,8 @@ class CreateResponse(BaseModel):
     temperature: Temperature | None = None
     top_p: TopP | None = None
     top_logprobs: StrictInt | None = Field(default=None, ge=0, le=20)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     max_output_tokens: StrictInt | None = Field(default=None, ge=16)
     truncation: Literal["auto", "disabled"] | None = None
     metadata: Metadata | None = None
@@ -283,6 +285,7 @@ class CreateResponse(BaseModel):
             "text": {"format": fmt, "verbosity": (self.text and self.text.verbosity) or "medium"},
             "reasoning": self.reasoning.model_dump() if self.reasoning else {"effort": None, "summary": None},
             "temperature": self.temperature, "top_p": self.top_p, "top_logprobs": self.top_logprobs or 0,
+            "presence_penalty": self.presence_penalty, "frequency_penalty": self.frequency_penalty,
             "max_output_tokens": self.max_output_tokens, "truncation": self.truncation or "disabled",
             "metadata": self.metadata or {}, "user": self.user, "safety_identifier": self.safety_identifier,
             "prompt_cache_key": self.prompt_cache_key, "service_tier": self.service_tier or "default",
