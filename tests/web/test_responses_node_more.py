@@ -207,3 +207,46 @@ def test_conversations_crud_and_item_pages(runs_short_service, upstream):
     assert out["foreign"] == {"retrieve": gone, "items": gone, "add": gone}  # another API key's conversation
     assert out["deleted"] == {"id": conversation["id"], "object": "conversation.deleted", "deleted": True}
     assert out["after_delete"] == {"retrieve": gone, "items": gone, "delete": gone}
+
+
+def test_responses_in_a_conversation(runs_short_service, upstream):
+    marker = upstream.marker()
+    upstream.script(SLOW, match=f"{marker} locked")
+
+    out = node(runs_short_service, upstream, marker, "conversation_response")
+
+    conversation_id, response, second = out["conversation_id"], out["response"], out["second"]
+    assert response["status"] == second["status"] == "completed"
+    assert response["conversation"] == second["conversation"] == {"id": conversation_id}
+    assert response["output_text"] == f"echo: Who am I? {marker} ask"
+    assert second["output_text"] == f"echo: And now? {marker} again"
+    texts = [(i["type"], i["role"], i["text"], i["part"]) for i in out["after"]]
+    assert texts == [("message", "user", f"My name is Ada. {marker}", "input_text"),
+                     ("message", "assistant", "Hello Ada.", "output_text"),
+                     ("message", "user", f"Who am I? {marker} ask", "input_text"),
+                     ("message", "assistant", f"echo: Who am I? {marker} ask", "output_text"),
+                     ("message", "user", f"And now? {marker} again", "input_text"),
+                     ("message", "assistant", f"echo: And now? {marker} again", "output_text")]
+    assert out["items"] == out["after"][:4]  # the input and output items appended when the response ended
+    assert [out["after"][3]["id"]] == response["output_ids"] and [out["after"][5]["id"]] == second["output_ids"]
+    ask, again = (r["body"]["messages"] for r in upstream.requests(match=f"{marker} a"))  # its items are the context
+    assert ask == [{"role": "user", "content": f"My name is Ada. {marker}"}, {"role": "assistant", "content": "Hello Ada."},
+                   {"role": "user", "content": f"Who am I? {marker} ask"}]
+    assert again == [*ask, {"role": "assistant", "content": f"echo: Who am I? {marker} ask"},
+                     {"role": "user", "content": f"And now? {marker} again"}]
+
+    refused = {"class": "BadRequestError", "status": 400, "type": "invalid_request_error", "param": "conversation"}
+    assert out["with_previous"] == {**refused, "code": "invalid_value",
+                                    "message": "400 Give either conversation or previous_response_id, not both."}
+    for name, conversation in (("unknown", "conv_unknown"), ("foreign", conversation_id)):
+        assert out[name] == {**refused, "class": "NotFoundError", "status": 404, "code": None,
+                             "message": f"404 No conversation found with id '{conversation}'."}
+
+    locked = out["locked"]
+    assert {k: locked["refused"][k] for k in ("class", "status", "type", "param", "code")} == {
+        "class": "ConflictError", "status": 409, "type": "invalid_request_error", "param": "conversation",
+        "code": "conversation_locked"}
+    assert locked["cancelled"] == "cancelled" and locked["next"] == {"status": "completed",
+                                                                     "output_text": f"echo: next {marker}"}
+    assert locked["items"] == [["user", f"first {marker}"], ["user", f"next {marker}"],  # a cancelled one appends nothing
+                               ["assistant", f"echo: next {marker}"]]

@@ -283,7 +283,23 @@ async function conversationResponse() {
       previous_response_id: response.id, input: "both" })),
     unknown: await failure(() => client.responses.create({ model, conversation: "conv_unknown", input: "x" })),
     foreign: await failure(() => other.responses.create({ model, conversation: conversation.id, input: "x" })),
+    locked: await locked(),
   };
+}
+
+async function locked() {
+  // One response at a time per conversation: another create meanwhile is a 409; a cancel releases the lock.
+  const conversation = await client.conversations.create({ items: [user(`first ${marker}`)] });
+  const slow = await client.responses.create({ model, conversation: conversation.id, input: `slow ${marker} locked`,
+    background: true });
+  await upstreamCalled(`${marker} locked`);
+  const refused = await failure(() => client.responses.create({ model, conversation: conversation.id, input: "meanwhile" }));
+  const cancelled = await client.responses.cancel(slow.id);
+  const next = await client.responses.create({ model, conversation: conversation.id, input: `next ${marker}` });
+  const items = [];
+  for await (const item of client.conversations.items.list(conversation.id, { order: "asc" })) items.push(itemSummary(item));
+  return { refused, cancelled: cancelled.status, next: { status: next.status, output_text: next.output_text },
+    items: items.map((item) => [item.role, item.text]) };
 }
 
 const parts = { background, cancel, refusals, resume, compact, conversations, conversation_response: conversationResponse };
