@@ -261,11 +261,11 @@ class Backend:
     def writes_per_deltas(self, deltas: int = 1000) -> tuple[int, int]:
         """Run a background response of `deltas` text deltas in process; return (store calls, of which event
         batches) while it ran: what persisting its events cost."""
-        marker = self.upstream.marker()
-        self.upstream.script({"content": " ".join(["w"] * deltas), "chunks": deltas, "delay": 0.002}, match=marker)
+        model = f"bench-{deltas}-deltas"
+        self.upstream.script({"content": " ".join(["w"] * deltas), "chunks": deltas, "delay": 0.002}, model=model)
         store = self.services.store
         with store_calls(store) as calls:
-            created = self.client.post("/v1/responses", json={"model": SETUP_MODEL, "input": f"long {marker}",
+            created = self.client.post("/v1/responses", json={"model": model, "input": "a long answer",
                                                               "background": True}).get_json()
             deadline = time.monotonic() + 120
             while self.client.get(f"/v1/responses/{created['id']}").get_json()["status"] != "completed":
