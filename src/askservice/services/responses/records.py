@@ -74,31 +74,62 @@ PACK_CHARS = 24_000
 threshold with its escapes."""
 
 
-def pack(items: list[dict], name: str = "p") -> dict:
-    """Return `items` as attributes `p0`, `p1`, ... (and `packs`): their JSON text, at most PACK_CHARS
-    each (one item alone may pass it). Text, not nested values: the store then checks, encodes and
-    decodes one string per pack instead of walking every item (and boto3 types none of them)."""
-    packs, current, size = [], [], 0
+class Chain(list):
+    """The items a response continues, oldest first; `packs` hold the JSON text of the first `packed`
+    of them as stored, so that the next context reuses that text instead of encoding it again."""
+
+    def __init__(self, items: list[dict], packs: list[str] | None = None, packed: int = 0):
+        super().__init__(items)
+        self.packs = packs or []
+        self.packed = packed
+
+
+def packs(items: list[dict], earlier: list[str] | None = None) -> list[str]:
+    """Return `earlier` packs followed by the JSON text of `items`, in packs of at most PACK_CHARS
+    (one item alone may pass it; the last earlier pack takes items while it has room)."""
+    out = list(earlier or [])
+    current, size = [], 0
+    if out and len(out[-1]) < PACK_CHARS and out[-1] != "[]":
+        last = out.pop()
+        current, size = [last[1:-1]], len(last)  # its items' text, taken as one piece
     for item in items:
         text = json.dumps(item, separators=(",", ":"))
         if current and size + len(text) > PACK_CHARS:
-            packs.append(current)
+            out.append("[" + ",".join(current) + "]")
             current, size = [], 0
         current.append(text)
         size += len(text) + 1
     if current:
-        packs.append(current)
-    return {f"{name}{n}": "[" + ",".join(part) + "]" for n, part in enumerate(packs)} | {f"{name}_packs": len(packs)}
+        out.append("[" + ",".join(current) + "]")
+    return out
 
 
-def unpack(context: dict, name: str = "p") -> list[dict]:
+def pack(items: list[dict], name: str, earlier: list[str] | None = None) -> dict:
+    """Return `items` (after the `earlier` packs) as attributes `<name>0`, `<name>1`, ... and `<name>_packs`:
+    JSON text, not nested values, so the store checks, encodes and decodes one string per pack instead
+    of walking every item (and boto3 types none of them)."""
+    texts = packs(items, earlier)
+    return {f"{name}{n}": text for n, text in enumerate(texts)} | {f"{name}_packs": len(texts)}
+
+
+def pack_texts(context: dict, name: str) -> list[str]:
+    """Return the pack texts of a context's `name` attributes."""
+    return [context[f"{name}{n}"] for n in range(context.get(f"{name}_packs", 0))]
+
+
+def unpack(context: dict, name: str) -> list[dict]:
     """Return the items `pack` spread over a context's attributes, in order."""
-    return [item for n in range(context.get(f"{name}_packs", 0)) for item in json.loads(context[f"{name}{n}"])]
+    return [item for text in pack_texts(context, name) for item in json.loads(text)]
 
 
 def context_item(pk: str, sk: str, own: list[dict], earlier: list[dict]) -> dict:
-    """Return the context item of a response: its own input items and the chain before it, packed."""
-    return {"pk": pk, "sk": sk, **pack(own, "input"), **pack(earlier, "p")}
+    """Return the context item of a response: its own input items and the chain before it, packed
+    (the packs of a Chain reused as they are, only its newer items encoded)."""
+    if isinstance(earlier, Chain):
+        chain_packs = pack(earlier[earlier.packed:], "p", earlier.packs)
+    else:
+        chain_packs = pack(earlier, "p")
+    return {"pk": pk, "sk": sk, **pack(own, "input"), **chain_packs}
 
 
 def own_input(context: dict) -> list[dict]:
@@ -106,6 +137,8 @@ def own_input(context: dict) -> list[dict]:
     return unpack(context, "input")
 
 
-def chain(context: dict, meta: dict) -> list[dict]:
+def chain(context: dict, meta: dict) -> Chain:
     """Return the items a response continuing this one starts from: its chain, its input, its output."""
-    return [*unpack(context, "p"), *own_input(context), *meta["response"]["output"]]
+    texts = pack_texts(context, "p")
+    earlier = [item for text in texts for item in json.loads(text)]
+    return Chain([*earlier, *own_input(context), *meta["response"]["output"]], texts, len(earlier))
