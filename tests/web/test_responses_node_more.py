@@ -1,6 +1,8 @@
-"""Background mode, cancel, resumable streams and compaction of the Responses API with the official Node SDK,
-against gunicorn+gevent on both store backends (tests/web/node/responses_more.cjs; `make node-openai`
-installs the SDK). The Python SDK's side is tests/web/test_responses_background.py and test_responses.py."""
+"""Background mode, cancel, resumable streams, compaction, conversations (CRUD, item pages, responses in one) and
+file_search of the Responses API with the official Node SDK, against gunicorn+gevent on both store backends
+(file_search: on gateway_service, the shared service with an EMBEDDING_MODEL, SQLite only)
+(tests/web/node/responses_more.cjs; `make node-openai` installs the SDK). The Python SDK's side is
+tests/web/test_responses_background.py, test_responses.py and test_conversations.py."""
 
 from __future__ import annotations
 
@@ -250,3 +252,37 @@ def test_responses_in_a_conversation(runs_short_service, upstream):
                                                                      "output_text": f"echo: next {marker}"}
     assert locked["items"] == [["user", f"first {marker}"], ["user", f"next {marker}"],  # a cancelled one appends nothing
                                ["assistant", f"echo: next {marker}"]]
+
+
+def test_file_search_with_results_and_a_citation(gateway_service, upstream):
+    """gateway_service is the shared service with an EMBEDDING_MODEL (SQLite only); model chat-a is `upstream`."""
+    marker = upstream.marker()
+    for suffix in ("ask", "stream"):
+        upstream.script({"tool_calls": [{"name": "file_search", "arguments": {"query": "vault code north tower"}}]},
+                        {"content": "The code is 7741 [1]."}, match=f"{marker} {suffix}")
+
+    out = node(gateway_service, upstream, marker, "file_search")
+
+    assert out["file_status"] == "completed"
+    for shaped in (out["response"], out["final"]):  # created, and assembled by responses.stream().finalResponse()
+        assert (shaped["status"], shaped["output_text"]) == ("completed", "The code is 7741 [1].")
+        search, message = shaped["output"]
+        assert search["id"].startswith("fs_") and {k: v for k, v in search.items() if k != "id"} == {
+            "type": "file_search_call", "status": "completed", "queries": ["vault code north tower"],
+            "results": [{"file_id": out["file_id"], "filename": "notes.txt",
+                         "text": f"The vault code for the north tower is 7741. {marker}"}]}
+        assert message == {"type": "message", "status": "completed", "annotations": [
+            {"type": "file_citation", "file_id": out["file_id"], "filename": "notes.txt", "index": 17}]}
+    assert out["events"] == [
+        "response.created", "response.in_progress", "response.output_item.added",
+        "response.file_search_call.in_progress", "response.file_search_call.searching",
+        "response.file_search_call.completed", "response.output_item.done",
+        "response.output_item.added", "response.content_part.added", *["response.output_text.delta"] * 5,
+        "response.output_text.annotation.added", "response.output_text.done", "response.content_part.done",
+        "response.output_item.done", "response.completed"]
+    first, second = (r["body"] for r in upstream.requests(match=f"{marker} ask"))
+    assert [t["function"]["name"] for t in first["tools"]] == ["file_search"]
+    (call,) = second["messages"][1]["tool_calls"]
+    assert second["messages"][2]["tool_call_id"] == call["id"] and second["messages"][2]["role"] == "tool"
+    assert f"[1] notes.txt (file {out['file_id']}):\nThe vault code for the north tower is 7741. {marker}" \
+        in second["messages"][2]["content"]

@@ -1,8 +1,8 @@
 // Background mode, cancel, resumable streams, compaction and conversations (Responses API), with the Node `openai` SDK.
 // Usage: NODE_PATH=.cache/node/openai/node_modules node responses_more.cjs BASE_URL MARKER PART [UPSTREAM_ROOT]
-// PART is background | cancel | refusals | resume | compact | conversations | conversation_response. Prints one JSON
-// line with what the test asserts on (the upstream is scripted by the test, per MARKER; UPSTREAM_ROOT is its control
-// API, read to see a call start); exits non-zero on any surprise.
+// PART is background | cancel | refusals | resume | compact | conversations | conversation_response | file_search.
+// Prints one JSON line with what the test asserts on (the upstream is scripted by the test, per MARKER; UPSTREAM_ROOT
+// is its control API, read to see a call start); exits non-zero on any surprise.
 const OpenAI = require("openai");
 
 const [baseURL, marker, part, upstreamRoot] = process.argv.slice(2);
@@ -302,7 +302,28 @@ async function locked() {
     items: items.map((item) => [item.role, item.text]) };
 }
 
-const parts = { background, cancel, refusals, resume, compact, conversations, conversation_response: conversationResponse };
+async function fileSearch() {
+  // file_search over a vector store (the service's EMBEDDING_MODEL embeds it), with its results and a citation.
+  const store = await client.vectorStores.create({ name: `docs ${marker}` });
+  const file = await client.vectorStores.files.uploadAndPoll(store.id,
+    await OpenAI.toFile(Buffer.from(`The vault code for the north tower is 7741. ${marker}`), "notes.txt"));
+  const tools = [{ type: "file_search", vector_store_ids: [store.id] }];
+  const include = ["file_search_call.results"];
+  const response = await client.responses.create({ model: "chat-a", input: `What is the vault code? ${marker} ask`, tools,
+    include });
+  const stream = client.responses.stream({ model: "chat-a", input: `What is the vault code? ${marker} stream`, tools, include });
+  const events = [];
+  stream.on("event", (event) => events.push(event.type));
+  const final = await stream.finalResponse();
+  const shape = (r) => ({ status: r.status, output_text: r.output_text, output: r.output.map((item) => item.type === "file_search_call"
+    ? { type: item.type, id: item.id, status: item.status, queries: item.queries,
+      results: item.results && item.results.map((x) => ({ file_id: x.file_id, filename: x.filename, text: x.text })) }
+    : { type: item.type, status: item.status, annotations: item.content[0].annotations }) });
+  return { file_id: file.id, file_status: file.status, response: shape(response), final: shape(final), events };
+}
+
+const parts = { background, cancel, refusals, resume, compact, conversations, conversation_response: conversationResponse,
+  file_search: fileSearch };
 if (!parts[part]) {
   console.error(`unknown part ${part}: one of ${Object.keys(parts).join(", ")}`);
   process.exit(2);
