@@ -10,7 +10,6 @@ import pytest
 
 from tests.conftest import BACKENDS, backend_env
 from tests.schema import assert_schema
-from tests.servers import wait_until
 from tests.web.support import api, sdk_on
 
 SLOW = {"content": " ".join(f"w{i}" for i in range(20)), "delay": 0.1}

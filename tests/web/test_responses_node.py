@@ -32,8 +32,8 @@ def _pinned_version() -> str:
     return found.group(1)
 
 
-def walk(service, marker: str, part: str) -> dict:
-    """Run one part of the Node walkthrough on `service`; return the JSON it printed (its stderr on failure)."""
+def run_node(script: Path, *args: str) -> dict:
+    """Run a Node script with the pinned SDK; return the JSON of its last line (its output on failure)."""
     if shutil.which("node") is None:
         pytest.fail("node is not on PATH: install Node.js 20 or later")
     package = NODE_MODULES / "openai/package.json"
@@ -43,12 +43,17 @@ def walk(service, marker: str, part: str) -> dict:
     if version != _pinned_version():
         pytest.fail(f"the Node openai SDK is {version}, the Makefile pins {_pinned_version()}: run `make node-openai`")
     result = subprocess.run(
-        ["node", str(SCRIPT), service.url("/v1"), marker, part], cwd=REPO,
+        ["node", str(script), *args], cwd=REPO,
         env={**os.environ, "NODE_PATH": str(NODE_MODULES)}, capture_output=True, text=True, timeout=120,
     )
     if result.returncode != 0:
-        pytest.fail(f"node {SCRIPT.name} {part} exited {result.returncode}:\n{result.stderr}\n{result.stdout}")
+        pytest.fail(f"node {script.name} {' '.join(args[2:])} exited {result.returncode}:\n{result.stderr}\n{result.stdout}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def walk(service, marker: str, part: str) -> dict:
+    """Run one part of the Node walkthrough on `service`."""
+    return run_node(SCRIPT, service.url("/v1"), marker, part)
 
 
 def test_chat_by_previous_response_id(runs_short_service, upstream):

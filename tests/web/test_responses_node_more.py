@@ -6,36 +6,16 @@ tests/web/test_responses_background.py, test_responses.py and test_conversations
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 
-import pytest
-
-from tests.web.test_responses_node import NODE_MODULES, REPO, _pinned_version
+from tests.web.test_responses_node import REPO, run_node
 
 SCRIPT = REPO / "tests/web/node/responses_more.cjs"
 SLOW = {"content": " ".join(f"w{i}" for i in range(40)), "delay": 0.1}  # about 4 s of deltas
 
 
 def node(service, upstream, marker: str, part: str, script=SCRIPT) -> dict:
-    """Run one part of a Node script on `service`; return the JSON it printed (its stderr on failure)."""
-    if shutil.which("node") is None:
-        pytest.fail("node is not on PATH: install Node.js 20 or later")
-    package = NODE_MODULES / "openai/package.json"
-    if not package.is_file():
-        pytest.fail(f"the Node openai SDK is missing from {NODE_MODULES}: run `make node-openai`")
-    version = json.loads(package.read_text())["version"]
-    if version != _pinned_version():
-        pytest.fail(f"the Node openai SDK is {version}, the Makefile pins {_pinned_version()}: run `make node-openai`")
-    result = subprocess.run(
-        ["node", str(script), service.url("/v1"), marker, part, upstream.root], cwd=REPO,
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)}, capture_output=True, text=True, timeout=120,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"node {script.name} {part} exited {result.returncode}:\n{result.stderr}\n{result.stdout}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """Run one part of a Node script on `service` (it reads the scripted upstream's record too)."""
+    return run_node(script, service.url("/v1"), marker, part, upstream.root)
 
 
 def kinds(events: list[dict]) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from askservice.services import keys
 from askservice.services.engine.leases import Leases
 from askservice.store.base import Store
 

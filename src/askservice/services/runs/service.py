@@ -24,7 +24,7 @@ from askservice.services.engine.leases import Leases
 from askservice.services.engine.tools import ServerTool
 from askservice.services.runs.cancel import Canceller
 from askservice.services.runs.execution import Executions
-from askservice.services.runs.records import ACTIVE, now, run_object, shaped_step
+from askservice.services.runs.records import now, run_object, shaped_step
 from askservice.services.runs.settle import Settler
 from askservice.services.runs.steps import Steps
 from askservice.services.runs.submit import Submitter
