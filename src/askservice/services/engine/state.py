@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
-from askservice.store.base import Item, Operation, Store, Update
+from askservice.store.base import ConditionFailed, Item, Operation, Store, Update
 from askservice.store.conflicts import retry_on_conflict
 
+T = TypeVar("T")
 CHANGE_TRIES = 20
 """Tries of a status change that loses races with writers that leave the status alone (metadata, lease)."""
 
@@ -44,3 +45,15 @@ def change(
         return written
 
     return retry_on_conflict(attempt, CHANGE_TRIES, lambda: StateChanged(store.get(item["pk"], item["sk"])))
+
+
+def as_conflict(attempt: Callable[[int], T]) -> Callable[[int], T]:
+    """Make a state change lost to a concurrent writer a conflict that `retry_on_conflict` retries."""
+
+    def run(n: int) -> T:
+        try:
+            return attempt(n)
+        except StateChanged as exc:
+            raise ConditionFailed() from exc
+
+    return run

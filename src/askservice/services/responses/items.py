@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from askservice.errors import NotFoundError
+from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.ids import new_id
 from askservice.services.responses import compaction
 
@@ -117,3 +117,20 @@ def message_text(messages: list[dict]) -> str:
         + (json.dumps(m["tool_calls"]) if m.get("tool_calls") else "")
         for m in messages
     )
+
+
+def check_calls_answered(items: list[dict]) -> None:
+    """Refuse outputs of unknown calls, and calls left without an output (no upstream takes either)."""
+    called, answered = {}, set()
+    for index, item in enumerate(items):
+        if item["type"] == "function_call":
+            called[item["call_id"]] = index
+        elif item["type"] == "function_call_output":
+            if item["call_id"] not in called:
+                raise InvalidRequestError(f"No tool call found for function call output with call_id {item['call_id']}.",
+                                          param="input", code="invalid_value")
+            answered.add(item["call_id"])
+    for call_id in called:
+        if call_id not in answered:
+            raise InvalidRequestError(f"No tool output found for function call {call_id}.", param="input",
+                                      code="invalid_value")

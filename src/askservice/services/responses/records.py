@@ -31,6 +31,9 @@ ECHOED = (
 FINISHED = frozenset({"completed", "incomplete", "failed", "cancelled"})
 ACTIVE_FIELDS = (*leases.FIELDS, "gsi1pk", "gsi1sk")
 """What a response item loses when its work ends (its lease and its place in the active index)."""
+QUEUED = "queued"
+LEASED = frozenset({QUEUED, "in_progress", "cancelling"})
+"""The item states under a lease (the sweep ends those whose lease ran out)."""
 LOST_WORKER = {"code": "server_error", "message": "The response stopped: the worker generating it went away."}
 
 
@@ -142,3 +145,10 @@ def chain(context: dict, meta: dict) -> Chain:
     texts = pack_texts(context, "p")
     earlier = [item for text in texts for item in json.loads(text)]
     return Chain([*earlier, *own_input(context), *meta["response"]["output"]], texts, len(earlier))
+
+
+def ended(item: dict, status: str, error: dict | None = None) -> dict:
+    """Return the fields that end a response no executor works on (its items left `incomplete`)."""
+    response = {**item["response"], "status": status, "error": error,
+                "output": [{**o, "status": "incomplete"} for o in item["response"]["output"]]}
+    return {"status": status, "response": response}

@@ -12,55 +12,34 @@ Another client's response, a deleted one and one never stored look the same: a 4
 from __future__ import annotations
 
 import copy
-import json
-import logging
-import threading
 import time
-from dataclasses import replace
 from typing import Callable, Iterator, Mapping
 
 from askservice import metrics
 from askservice.config import Settings
-from askservice.errors import (
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    ServiceError,
-    UpstreamBadGatewayError,
-    UpstreamRateLimitError,
-)
+from askservice.errors import InvalidRequestError, NotFoundError, UpstreamBadGatewayError
 from askservice.ids import is_valid, new_id
 from askservice.llm import Router, require_upstream
 from askservice.services import keys
 from askservice.services.crud import not_found
-from askservice.services.engine.context import OfferedTool, TurnContext
 from askservice.services.engine.events import Events
-from askservice.services.engine.executor import (
-    CANCELLING,
-    WORKING,
-    Call,
-    Cancelled,
-    Executor,
-    Executors,
-    Lost,
-    TurnResult,
-    execute_server_calls,
-)
+from askservice.services.engine.executor import CANCELLING, WORKING, Executors
 from askservice.services.engine.leases import Leases
-from askservice.services.engine.prompt import call_messages, fit
-from askservice.services.engine.state import StateChanged, change
+from askservice.services.engine.state import StateChanged, as_conflict, change
 from askservice.services.engine.tokenizer import count_tokens
-from askservice.services.engine.tools import ServerTool, ToolContext
-from askservice.services.responses import compaction
+from askservice.services.engine.tools import ServerTool
+from askservice.services.responses import compaction, turn
 from askservice.services.responses.attachments import Attachments
-from askservice.services.responses.items import chat_messages, message_text, stored_input
+from askservice.services.responses.items import chat_messages, check_calls_answered, stored_input
 from askservice.services.responses.records import (
     ACTIVE_FIELDS,
     FINISHED,
+    LEASED,
     LOST_WORKER,
-    PENALTIES,
+    QUEUED,
     chain,
     context_item,
+    ended,
     new_response,
     now,
     own_input,
@@ -68,29 +47,15 @@ from askservice.services.responses.records import (
 )
 from askservice.services.responses.recorder import ResponseRecorder
 from askservice.services.responses.stream import StoredEvents, follow
-from askservice.store.base import ABSENT, ConditionFailed, Item, Page, Put, Store, Update
+from askservice.services.responses.turn import TurnBuilder
+from askservice.services.responses.work import CLAIM_TRIES, ResponseWork, locked
+from askservice.store.base import ABSENT, Item, Page, Put, Store
 from askservice.store.conflicts import retry_on_conflict
 
-log = logging.getLogger("askservice.responses")
-LOGPROBS = "message.output_text.logprobs"
-SEARCH_RESULTS = "file_search_call.results"
-INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
-"""Chat finish reasons that leave a response `incomplete`, and the reason it gives."""
-QUEUED = "queued"
-LEASED = frozenset({QUEUED, WORKING, CANCELLING})
-"""The item states under a lease (the sweep ends those whose lease ran out)."""
-LIFECYCLE_ENDS = frozenset({"completed", "failed", "incomplete"})
-"""End states with a stream event of their own (the spec has no `response.cancelled`)."""
 CANCEL_TRIES = 20
 CANCEL_WAIT_SECONDS = 5.0
 """How long a cancel waits for the executor to write the end before writing it itself."""
 CANCEL_POLL_SECONDS = 0.05
-CLAIM_TRIES = 20
-"""Tries of a response in a conversation whose items or lock changed while it was being claimed."""
-APPEND_AT_END = 48
-"""Items a response's end appends in its own transaction (with its end and the conversation's meta)."""
-MAX_TURNS = 10
-"""Turns of one response: server tool calls (file_search) and the answer that uses them."""
 
 
 class Responses:
@@ -104,8 +69,7 @@ class Responses:
         self.llm = llm
         self.leases = leases
         self.attachments = attachments
-        self.server_tools = dict(server_tools)
-        self.check_vector_store = check_vector_store
+        self.turns = TurnBuilder(settings, server_tools, check_vector_store)
         self.conversations = conversations
         """The Conversations service: `context`, `item`, `append_operations`, `append` (services/conversations)."""
         self.executors = Executors()
@@ -132,9 +96,9 @@ class Responses:
         """Count the input tokens a create with `params` would send (o200k_base, offline)."""
         earlier = self._earlier(owner, params.get("previous_response_id"))
         items = self.attachments.inline(owner, [*earlier, *stored_input(params["input"], earlier)])
-        messages = self._head(params) + chat_messages(items)
+        messages = self.turns.head(params) + chat_messages(items)
         tools = params.get("tools") or []
-        tokens = sum(_tokens(m) for m in messages) + (count_tokens(_json(tools)) if tools else 0)
+        tokens = sum(turn.tokens(m) for m in messages) + (count_tokens(turn.compact_json(tools)) if tools else 0)
         return {"object": "response.input_tokens", "input_tokens": tokens}
 
     def compact(self, owner: str, params: dict) -> dict:
@@ -146,7 +110,7 @@ class Responses:
         if not items:
             raise InvalidRequestError("There is nothing to compact: give input or previous_response_id.",
                                       param="input", code="invalid_value")
-        messages = self._head(params) + chat_messages(self.attachments.inline(owner, items))
+        messages = self.turns.head(params) + chat_messages(self.attachments.inline(owner, items))
         try:
             answer = llm.chat(compaction.request(params["model"], messages)).data
             summary = answer["choices"][0]["message"]["content"] or ""
@@ -179,17 +143,17 @@ class Responses:
                                       code="invalid_value")
 
         def attempt(_: int) -> ResponseWork:
-            keep, cut = self._keep()
+            keep, cut = self.turns.keep()
             try:
                 meta, earlier = self.conversations.context(owner, conversation_id, keep=keep)
             except NotFoundError:
                 raise not_found("conversation", conversation_id, "conversation") from None
             if cut() and params.get("truncation") != "auto":
-                raise self._too_long(params)
+                raise self.turns.too_long(params)
             self._check_unlocked(meta)
             return self._start(owner, params, events, llm, earlier, meta)
 
-        return retry_on_conflict(attempt, CLAIM_TRIES, lambda: _locked(conversation_id))
+        return retry_on_conflict(attempt, CLAIM_TRIES, lambda: locked(conversation_id))
 
     def _start(self, owner: str, params: dict, events: Events | None, llm: Router, earlier: list[dict],
                conversation: Item | None = None) -> "ResponseWork":
@@ -198,9 +162,9 @@ class Responses:
         own = stored_input(params["input"], earlier)
         if not own:
             raise InvalidRequestError("The input is empty: give at least one item.", param="input", code="invalid_value")
-        _check_calls_answered(earlier + own)
+        check_calls_answered(earlier + own)
         response = new_response(new_id("resp_"), params)
-        context = self._context(owner, params, chat_messages(self.attachments.inline(owner, earlier + own)))
+        context = self.turns.context(owner, params, chat_messages(self.attachments.inline(owner, earlier + own)))
         item = None
         pk, sk = keys.response(response["id"])
         if params["background"]:
@@ -220,31 +184,9 @@ class Responses:
             self.store.transact(writes)
             item = {**item, "version": 1}
         include = params.get("include") or ()
-        recorder = ResponseRecorder(response, events or Events(), logprobs=LOGPROBS in include,
-                                    search_results=SEARCH_RESULTS in include)
+        recorder = ResponseRecorder(response, events or Events(), logprobs=turn.LOGPROBS in include,
+                                    search_results=turn.SEARCH_RESULTS in include)
         return ResponseWork(self, llm, item, response, context, recorder, own, conversation)
-
-    def _keep(self) -> tuple[Callable[[list[dict]], bool], Callable[[], bool]]:
-        """Return `keep` (read older items of a conversation while those read hold less JSON than 8 bytes
-        a token of the context window: the oldest beyond could never fit) and `cut()` (whether it stopped
-        before the oldest item). So a response reads a bounded number of pages of any conversation."""
-        budget, stopped = 8 * self.settings.model_context_tokens, []
-
-        def keep(items: list[dict]) -> bool:
-            if sum(len(json.dumps(item)) for item in items) < budget:
-                return True
-            stopped.append(True)
-            return False
-
-        return keep, lambda: bool(stopped)
-
-    def _too_long(self, params: dict) -> InvalidRequestError:
-        return InvalidRequestError(
-            f"The input exceeds the model's context window of {self.settings.model_context_tokens} tokens"
-            + (" (less max_output_tokens)" if params.get("max_output_tokens") else "")
-            + (". Set truncation to 'auto' to drop the oldest items." if params.get("truncation") != "auto" else "."),
-            param="input", code="context_length_exceeded",
-        )
 
     def _check_unlocked(self, conversation: Item) -> None:
         """Raise the 409 of a conversation whose lock a live response holds (a dead one's lapses)."""
@@ -253,7 +195,7 @@ class Responses:
             return
         item = self.store.get(*keys.response(holder))
         if item is not None and self.settle(item)["status"] in LEASED:
-            raise _locked(conversation["id"])
+            raise locked(conversation["id"])
 
     def continued(self, owner: str, previous_id: str | None) -> list[dict]:
         """Return the items a response continuing `previous_id` starts from (none without one)."""
@@ -283,45 +225,6 @@ class Responses:
             raise not_found("response", response_id, param)
         return context, self.settle(meta)
 
-    def _head(self, params: dict) -> list[dict]:
-        return [{"role": "system", "content": params["instructions"]}] if params.get("instructions") else []
-
-    def _context(self, owner: str, params: dict, messages: list[dict]) -> TurnContext:
-        """Return the turn to send: the chat request of `params`, its history fitted to the model's context."""
-        budget = self.settings.model_context_tokens - (params.get("max_output_tokens") or 0)
-        head = self._head(params)
-        if len(message_text(head + messages).encode()) > budget:  # a token is at least a byte: else it fits
-            fitted = fit(head, messages[:-1], messages[-1:], budget, measure=_tokens)
-            if fitted is None or (params.get("truncation") != "auto" and len(fitted) < len(messages) - 1):
-                raise self._too_long(params)
-            messages = fitted + messages[-1:]
-        tools, choice = _chat_tools(params.get("tools") or [], params.get("tool_choice"))
-        server = self._server_tools(owner, params)
-        return TurnContext(
-            owner=owner, model=params["model"], instructions=params.get("instructions"), history=messages,
-            temperature=params.get("temperature"), top_p=params.get("top_p"),
-            response_format=_response_format((params.get("text") or {}).get("format")),
-            completion_budget=params.get("max_output_tokens"),
-            tools=tools + [offered.tool.definition(offered.context) for offered in server.values()],
-            server_tools=server, tool_choice=choice if tools or server else None,
-            parallel_tool_calls=params.get("parallel_tool_calls") is not False, options=_options(params),
-        )
-
-    def _server_tools(self, owner: str, params: dict) -> dict[str, OfferedTool]:
-        """Return the server tools the request offers, by function name (their stores checked first)."""
-        offered = {}
-        for index, tool in enumerate(params.get("tools") or []):
-            if tool["type"] != "file_search":
-                continue
-            for n, vs_id in enumerate(tool["vector_store_ids"]):
-                self.check_vector_store(owner, vs_id, f"tools[{index}].vector_store_ids[{n}]")
-            options = {k: tool[k] for k in ("max_num_results", "ranking_options", "filters") if k in tool}
-            context = ToolContext(owner=owner, run={}, tool={"type": "file_search", "file_search": options},
-                                  assistant_tool_resources={"file_search": {"vector_store_ids": tool["vector_store_ids"]}})
-            server_tool = self.server_tools["file_search"]
-            offered[server_tool.definition(context)["function"]["name"]] = OfferedTool("file_search", server_tool, context)
-        return offered
-
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, owner: str, response_id: str) -> dict:
@@ -349,7 +252,7 @@ class Responses:
             current = self.settle(self.store.get(item["pk"], item["sk"]) or _gone(response_id))
             status = current["status"]
             if status == QUEUED:
-                return change(self.store, current, _ended(current, "cancelled"), ACTIVE_FIELDS, allowed={QUEUED})
+                return change(self.store, current, ended(current, "cancelled"), ACTIVE_FIELDS, allowed={QUEUED})
             if status == WORKING:
                 current = change(self.store, current, {"status": CANCELLING}, allowed={WORKING})
                 self.executors.wake(response_id)
@@ -359,7 +262,7 @@ class Responses:
             return current
 
         try:
-            current = retry_on_conflict(_translated(attempt), CANCEL_TRIES, lambda: _gone(response_id))
+            current = retry_on_conflict(as_conflict(attempt), CANCEL_TRIES, lambda: _gone(response_id))
         except StateChanged as exc:
             current = exc.item or _gone(response_id)
         deadline = time.monotonic() + CANCEL_WAIT_SECONDS
@@ -368,7 +271,7 @@ class Responses:
             current = self.store.get(item["pk"], item["sk"]) or _gone(response_id)
         if current["status"] == CANCELLING:  # its executor did not answer: end it here
             try:
-                current = change(self.store, current, _ended(current, "cancelled"), ACTIVE_FIELDS,
+                current = change(self.store, current, ended(current, "cancelled"), ACTIVE_FIELDS,
                                  allowed={CANCELLING})
             except StateChanged as exc:
                 current = exc.item or _gone(response_id)
@@ -414,7 +317,7 @@ class Responses:
             return item
         status = "cancelled" if item["status"] == CANCELLING else "failed"
         try:
-            item = change(self.store, item, _ended(item, status, error=LOST_WORKER if status == "failed" else None),
+            item = change(self.store, item, ended(item, status, error=LOST_WORKER if status == "failed" else None),
                           ACTIVE_FIELDS, allowed=LEASED)
             metrics.response_status(status)
             return item
@@ -423,279 +326,11 @@ class Responses:
 
     def sweep(self) -> int:
         """Fail every response in progress whose lease ran out; return how many."""
-        ended = 0
+        count = 0
         for item in self.store.query_all(keys.ACTIVE_RESPONSES, index=True):
-            ended += self.settle(item)["status"] != item["status"]
-        return ended
-
-
-class ResponseWork:
-    """One response being generated: one turn of the engine, then its end written and announced."""
-
-    def __init__(self, service: Responses, llm: Router, item: Item | None, response: dict, context: TurnContext,
-                 recorder: ResponseRecorder, own: list[dict], conversation: Item | None):
-        self.service = service
-        self.item = item
-        self.own = own
-        self.conversation = conversation
-        self.response = response
-        self.context = context
-        self.recorder = recorder
-        key = (item["pk"], item["sk"]) if item else keys.response(response["id"])
-        self.executor = Executor(llm, service.store, service.leases, key)
-        self.max_tool_calls = response.get("max_tool_calls")
-        self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        self.cached_tokens = self.reasoning_tokens = 0
-
-    def start(self) -> None:
-        """Execute in a new greenlet of this worker."""
-        threading.Thread(target=self.execute, name=f"response-{self.response['id']}", daemon=True).start()
-
-    def execute(self) -> dict:
-        """Generate, write the end, announce it; return the response. Never raises (a failure is `failed`)."""
-        response_id = self.response["id"]
-        recorder = self.recorder
-        try:
-            recorder.lifecycle("response.created")
-            if self.response["status"] == QUEUED:
-                recorder.lifecycle("response.queued")
-                if not self._claim():
-                    return self._lost()
-            recorder.lifecycle("response.in_progress")
-            if self.item is not None:
-                self.service.executors.add(response_id, self.executor)
-                self.executor.hold()
-            try:
-                result = self._turns()
-            except Cancelled:
-                return self._end("cancelled")
-            except Lost:
-                return self._lost()
-            except ServiceError as exc:
-                log.warning("response %s failed upstream: %s", response_id, exc.message)
-                code = "rate_limit_exceeded" if isinstance(exc, UpstreamRateLimitError) else "server_error"
-                return self._end("failed", error={"code": code, "message": exc.message})
-            except Exception:
-                log.exception("response %s failed", response_id)
-                return self._end("failed", error={"code": "server_error",
-                                                  "message": "The server had an error while generating the response."})
-            if result is None:
-                return self._end("failed", error={"code": "server_error",
-                                                  "message": f"The response took more than {MAX_TURNS} tool turns."})
-            reason = INCOMPLETE.get(result.finish_reason or "")
-            usage = usage_object(self.usage, self.cached_tokens, self.reasoning_tokens)
-            if reason:
-                return self._end("incomplete", incomplete_details={"reason": reason}, usage=usage)
-            return self._end("completed", usage=usage, completed_at=now())
-        finally:
-            self.executor.release()
-            self.service.executors.remove(response_id, self.executor)
-            recorder.events.close()
-
-    def _turns(self) -> TurnResult | None:
-        """Take turns while the model calls only server tools (executed here); return the last turn
-        (None when MAX_TURNS did not suffice). The answer's citations are added before it closes."""
-        context, called = self.context, []
-        for _ in range(MAX_TURNS):
-            result = self.executor.turn(context, self.recorder)
-            self._count(result)
-            server = [c for c in result.calls if c.type != "function"]
-            if not server or len(server) < len(result.calls):  # an answer, or the client's functions
-                self._annotate(context, result.text, called)
-                return result
-            for call in server:
-                self.recorder.server_call_running(call)
-            execute_server_calls(context, server)
-            for call in server:
-                self.recorder.server_call_done(call)
-            called += server
-            context = replace(context, own=[*context.own, *call_messages(
-                [{"id": c.id, "name": c.name, "arguments": c.arguments, "output": c.output} for c in server])])
-            limit = self.max_tool_calls
-            if limit is not None and len(called) >= limit:  # no more server calls: answer with what was found
-                context = replace(context, tools=[t for t in context.tools
-                                                  if t["function"]["name"] not in context.server_tools],
-                                  server_tools={}, tool_choice=None if not context.tools else context.tool_choice)
-        return None
-
-    def _count(self, result: TurnResult) -> None:
-        for key in self.usage:
-            self.usage[key] += result.usage[key]
-        self.cached_tokens += result.cached_tokens
-        self.reasoning_tokens += result.reasoning_tokens
-
-    def _annotate(self, context: TurnContext, text: str, called: list[Call]) -> None:
-        """Add the citations of the server tools' results to the answer being written."""
-        found = []
-        for offered in {o.type: o for o in context.server_tools.values()}.values():
-            details = [c.details for c in called if c.type == offered.type and c.details]
-            if details and text:
-                found += offered.tool.annotations(text, details)
-        if found:
-            self.recorder.annotate(found, [r for c in called for r in (c.details or {}).get("results", [])])
-
-    def _claim(self) -> bool:
-        """Take a queued background response into `in_progress` (False: it was cancelled meanwhile)."""
-        try:
-            self.item = change(self.service.store, self.item,
-                               {"status": WORKING, "response": {**self.response, "status": WORKING},
-                                **self.service.leases.grant()}, allowed={QUEUED})
-        except StateChanged:
-            return False
-        self.response["status"] = WORKING
-        return True
-
-    def _end(self, status: str, **fields) -> dict:
-        self.executor.release()
-        self.recorder.close("completed" if status == "completed" else "incomplete")
-        self.response.update(fields, status=status)
-        if self.item is not None:
-            try:  # a cancel that came too late loses to the end it would have stopped
-                if self.conversation is None:
-                    change(self.service.store, self.item, {"status": status, "response": self.response},
-                           ACTIVE_FIELDS, allowed={WORKING, CANCELLING})
-                else:
-                    self._end_in_conversation(status)
-            except StateChanged:  # deleted, or swept meanwhile: what the store says now is the truth
-                return self._lost()
-        metrics.response_status(status)
-        if status in LIFECYCLE_ENDS:
-            self.recorder.lifecycle(f"response.{status}")
-        return self.response
-
-    def _end_in_conversation(self, status: str) -> None:
-        """Write the end and append the input and output items to the conversation (releasing its lock),
-        in one transaction; a failed or cancelled response appends nothing."""
-        store, conversations = self.service.store, self.service.conversations
-        appended = [*self.own, *self.response["output"]] if status in ("completed", "incomplete") else []
-        first, rest = appended[:APPEND_AT_END], appended[APPEND_AT_END:]
-
-        def attempt(n: int) -> None:
-            item = self.item if n == 0 else store.get(self.item["pk"], self.item["sk"])
-            if item is None or item["status"] not in (WORKING, CANCELLING):
-                raise StateChanged(item)
-            conversation = self.conversation if n == 0 else conversations.item(self.conversation["id"])
-            writes = [Update(item["pk"], item["sk"], set={"status": status, "response": self.response},
-                             remove=ACTIVE_FIELDS, expected_version=item["version"])]
-            if conversation is not None and conversation.get("active_response") == self.response["id"]:
-                writes += conversations.append_operations(conversation, first, {"active_response": None})
-            store.transact(writes)
-
-        retry_on_conflict(_translated(attempt), CLAIM_TRIES, lambda: StateChanged(None))
-        for start in range(0, len(rest), APPEND_AT_END):  # only a response of more items than one transaction holds
-            chunk = rest[start:start + APPEND_AT_END]
-
-            def append(_: int, chunk=chunk) -> None:
-                conversation = conversations.item(self.conversation["id"])
-                if conversation is not None:
-                    store.transact(conversations.append_operations(conversation, chunk))
-
-            retry_on_conflict(append, CLAIM_TRIES, lambda: _locked(self.conversation["id"]))
-
-    def _lost(self) -> dict:
-        """The item was taken away (deleted, or failed by a sweeper): announce it as the store has it."""
-        current = self.service.store.get(*keys.response(self.response["id"]))
-        if current is not None:
-            self.response = current["response"]
-        elif self.response["status"] == "in_progress":
-            self.response.update(status="failed", error={"code": "server_error", "message": "The response was deleted."})
-        self.recorder.response = self.response
-        if self.response["status"] in LIFECYCLE_ENDS:
-            self.recorder.lifecycle(f"response.{self.response['status']}")
-        return self.response
-
-
-def _ended(item: Item, status: str, error: dict | None = None) -> dict:
-    """Return the fields that end a response no executor works on (its items left `incomplete`)."""
-    response = {**item["response"], "status": status, "error": error,
-                "output": [{**o, "status": "incomplete"} for o in item["response"]["output"]]}
-    return {"status": status, "response": response}
-
-
-def _locked(conversation_id: str) -> ConflictError:
-    return ConflictError(f"Another response is in progress in conversation '{conversation_id}': wait for it to end.",
-                         param="conversation", code="conversation_locked")
+            count += self.settle(item)["status"] != item["status"]
+        return count
 
 
 def _gone(response_id: str):
     raise not_found("response", response_id, "response_id")
-
-
-def _translated(attempt: Callable[[int], Item]) -> Callable[[int], Item]:
-    """Make a state change lost to a concurrent writer a conflict that `retry_on_conflict` retries."""
-
-    def run(n: int) -> Item:
-        try:
-            return attempt(n)
-        except StateChanged as exc:
-            raise ConditionFailed() from exc
-
-    return run
-
-
-def _tokens(message: dict) -> int:
-    return count_tokens(message_text([message]))
-
-
-def _json(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _check_calls_answered(items: list[dict]) -> None:
-    """Refuse outputs of unknown calls, and calls left without an output (no upstream takes either)."""
-    called, answered = {}, set()
-    for index, item in enumerate(items):
-        if item["type"] == "function_call":
-            called[item["call_id"]] = index
-        elif item["type"] == "function_call_output":
-            if item["call_id"] not in called:
-                raise InvalidRequestError(f"No tool call found for function call output with call_id {item['call_id']}.",
-                                          param="input", code="invalid_value")
-            answered.add(item["call_id"])
-    for call_id in called:
-        if call_id not in answered:
-            raise InvalidRequestError(f"No tool output found for function call {call_id}.", param="input",
-                                      code="invalid_value")
-
-
-def _chat_tools(tools: list[dict], choice) -> tuple[list[dict], str | dict | None]:
-    """Return the function tools and the tool choice in chat-completions form (a server tool's
-    choice, `{"type": "file_search"}`, is left for the executor to name)."""
-    tools = [t for t in tools if t["type"] == "function"]
-    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
-        allowed = {t.get("name") for t in choice.get("tools") or []}
-        tools = [t for t in tools if t["name"] in allowed]
-        choice = choice.get("mode") or "auto"
-    elif isinstance(choice, dict) and choice.get("type") == "function":
-        choice = {"type": "function", "function": {"name": choice["name"]}}
-    chat = [{"type": "function", "function": {k: t[k] for k in ("name", "description", "parameters", "strict")
-                                              if t.get(k) is not None}} for t in tools]
-    return chat, choice
-
-
-def _response_format(fmt: dict | None) -> dict | None:
-    if not fmt or fmt["type"] == "text":
-        return None
-    if fmt["type"] == "json_object":
-        return {"type": "json_object"}
-    schema = {k: fmt[k] for k in ("name", "description", "schema", "strict") if fmt.get(k) is not None}
-    return {"type": "json_schema", "json_schema": schema}
-
-
-def _options(params: dict) -> dict:
-    """Return the chat-completions parameters that pass through as they are."""
-    options = {}
-    effort = (params.get("reasoning") or {}).get("effort")
-    if effort:
-        options["reasoning_effort"] = effort
-    if LOGPROBS in (params.get("include") or ()):
-        options["logprobs"] = True
-        if params.get("top_logprobs"):
-            options["top_logprobs"] = params["top_logprobs"]
-    for name in PENALTIES:
-        if params.get(name) is not None:
-            options[name] = params[name]
-    user = params.get("safety_identifier") or params.get("user")
-    if user:
-        options["user"] = user
-    return options
