@@ -12,10 +12,10 @@ from askservice import metrics
 from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.services.crud import not_found
 from askservice.services.engine.executor import CANCELLING, WORKING, Executors
-from askservice.services.engine.state import StateChanged, change
+from askservice.services.engine.state import as_conflict, change
 from askservice.services.runs.records import run_object
 from askservice.services.runs.settle import Settler
-from askservice.store.base import ConditionFailed, Item, Store
+from askservice.store.base import Item, Store
 from askservice.store.conflicts import retry_on_conflict
 
 CANCEL_TRIES = 20
@@ -39,12 +39,10 @@ class Canceller:
             current = item if n == 0 else self.settler.settle(self.store.get(item["pk"], item["sk"]))
             if current is None:
                 raise self._missing(item)
-            try:
-                return run_object(self._cancel(current))
-            except StateChanged as exc:  # it moved on meanwhile: look again at where it is
-                raise ConditionFailed() from exc
+            return run_object(self._cancel(current))
 
-        return retry_on_conflict(attempt, CANCEL_TRIES, lambda: self._missing(item))
+        # a run that moved on meanwhile is looked at again where it is now
+        return retry_on_conflict(as_conflict(attempt), CANCEL_TRIES, lambda: self._missing(item))
 
     def _cancel(self, item: Item) -> Item:
         status = item["status"]
