@@ -3,8 +3,6 @@ input items, input tokens."""
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from flask import Blueprint
 
 from askservice.services.engine.events import Channel
@@ -21,11 +19,6 @@ def _responses():
     return services().responses
 
 
-def _frames(channel: Channel) -> Iterator[bytes]:
-    for batch in channel.batches():
-        yield b"".join(sse.event(data, name) for name, data in batch)
-
-
 @bp.post("/responses")
 def create_response():
     body = parse_body(CreateResponse)
@@ -33,7 +26,7 @@ def create_response():
     if body.stream:
         channel = Channel()
         _responses().stream(client_id(), params, channel)
-        return sse.response(_frames(channel), on_disconnect=channel.detach)
+        return sse.response(sse.frames(channel.batches()), on_disconnect=channel.detach)
     return _responses().create(client_id(), params)
 
 

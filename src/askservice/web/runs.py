@@ -31,8 +31,7 @@ def _runs():
 
 
 def _frames(channel: Channel) -> Iterator[bytes]:
-    for batch in channel.batches():
-        yield b"".join(sse.event(data, name) for name, data in batch)
+    yield from sse.frames(channel.batches())
     yield DONE
 
 

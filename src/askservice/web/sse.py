@@ -30,6 +30,12 @@ def event(data: bytes | dict, name: str | None = None) -> bytes:
     return (b"event: " + name.encode() + b"\n" if name else b"") + b"data: " + payload + b"\n\n"
 
 
+def frames(batches: Iterable[list[tuple[str, dict]]]) -> Iterator[bytes]:
+    """Yield each batch of (name, data) events as one write of named events."""
+    for batch in batches:
+        yield b"".join(event(data, name) for name, data in batch)
+
+
 def guarded(events: Iterable[bytes], *, error_name: str | None = None, done: bytes = DONE) -> Iterator[bytes]:
     """Yield `events`; a failure becomes an `{"error": ...}` event; always end with `done`."""
     try:

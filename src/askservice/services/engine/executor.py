@@ -216,12 +216,9 @@ class Executor:
                 upstream.close()
         self.check()
         text, reasoning = self.text, "".join(self._reasoning)
-        details = usage or {}
-        return TurnResult(
-            text, calls, finish, self._usage(context, request, usage, text + reasoning, calls), reasoning,
-            cached_tokens=int((details.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
-            reasoning_tokens=int((details.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0),
-        )
+        cached, thought = token_details(usage)
+        return TurnResult(text, calls, finish, self._usage(context, request, usage, text + reasoning, calls), reasoning,
+                          cached_tokens=cached, reasoning_tokens=thought)
 
     def request(self, context: TurnContext) -> dict:
         """Return the chat-completions request of a turn (streamed, with usage)."""
@@ -289,9 +286,21 @@ class Executor:
             "prompt_tokens": sum(message_tokens(m) for m in request["messages"]),
             "completion_tokens": estimate_tokens(text + "".join(c.arguments for c in calls)),
         }
-        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        metrics.tokens(context.owner, prompt, completion)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        return count_usage(context.owner, usage)
+
+
+def count_usage(owner: str, usage: dict) -> dict:
+    """Return a chat-completions usage as prompt, completion and total tokens, counted for `owner` in /metrics."""
+    prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    metrics.tokens(owner, prompt, completion)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def token_details(usage: dict | None) -> tuple[int, int]:
+    """Return the cached prompt tokens and the reasoning tokens a chat-completions usage reports (0 if none)."""
+    usage = usage or {}
+    return (int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
+            int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0))
 
 
 class Executors:

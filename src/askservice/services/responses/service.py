@@ -23,7 +23,7 @@ from askservice.llm import Router, require_upstream
 from askservice.services import keys
 from askservice.services.crud import not_found
 from askservice.services.engine.events import Events
-from askservice.services.engine.executor import CANCELLING, WORKING, Executors
+from askservice.services.engine.executor import CANCELLING, WORKING, Executors, count_usage, token_details
 from askservice.services.engine.leases import Leases
 from askservice.services.engine.state import StateChanged, as_conflict, change
 from askservice.services.engine.tokenizer import count_tokens
@@ -71,7 +71,7 @@ class Responses:
         self.attachments = attachments
         self.turns = TurnBuilder(settings, server_tools, check_vector_store)
         self.conversations = conversations
-        """The Conversations service: `context`, `item`, `append_operations`, `append` (services/conversations)."""
+        """The Conversations service: `context`, `item`, `append_operations` (services/conversations)."""
         self.executors = Executors()
 
     # -- create -------------------------------------------------------------------------------
@@ -94,46 +94,51 @@ class Responses:
 
     def input_tokens(self, owner: str, params: dict) -> dict:
         """Count the input tokens a create with `params` would send (o200k_base, offline)."""
-        earlier = self._earlier(owner, params.get("previous_response_id"))
-        items = self.attachments.inline(owner, [*earlier, *stored_input(params["input"], earlier)])
-        messages = self.turns.head(params) + chat_messages(items)
+        earlier = self.continued(owner, params.get("previous_response_id"))
+        messages = self.turns.head(params) + self._chat(owner, [*earlier, *stored_input(params["input"], earlier)])
         tools = params.get("tools") or []
         tokens = sum(turn.tokens(m) for m in messages) + (count_tokens(turn.compact_json(tools)) if tools else 0)
         return {"object": "response.input_tokens", "input_tokens": tokens}
 
     def compact(self, owner: str, params: dict) -> dict:
         """Return a `response.compaction` whose one item summarises the chain and the input (not stored)."""
-        llm = require_upstream(self.llm)
-        llm.targets(params["model"])
-        earlier = self._earlier(owner, params.get("previous_response_id"))
+        llm = self._router(params["model"])
+        earlier = self.continued(owner, params.get("previous_response_id"))
         items = [*earlier, *stored_input(params["input"], earlier)]
         if not items:
             raise InvalidRequestError("There is nothing to compact: give input or previous_response_id.",
                                       param="input", code="invalid_value")
-        messages = self.turns.head(params) + chat_messages(self.attachments.inline(owner, items))
+        messages = self.turns.head(params) + self._chat(owner, items)
         try:
             answer = llm.chat(compaction.request(params["model"], messages)).data
             summary = answer["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
             raise UpstreamBadGatewayError("The upstream answered the compaction in an unknown shape.") from None
         usage = answer.get("usage") or {}
-        metrics.tokens(owner, usage.get("prompt_tokens"), usage.get("completion_tokens"))
         return {
             "id": new_id("resp_"), "object": "response.compaction", "created_at": now(),
             "output": [{"id": new_id("cmp_"), "type": "compaction", "encrypted_content": compaction.encode(summary)}],
-            "usage": usage_object({k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
-                                  int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
-                                  int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)),
+            "usage": usage_object(count_usage(owner, usage), *token_details(usage)),
         }
+
+    def _router(self, model: str) -> Router:
+        """Return the router, once `model` is known to be served (an unknown one is the 404 naming `model`,
+        before anything is written)."""
+        llm = require_upstream(self.llm)
+        llm.targets(model)
+        return llm
+
+    def _chat(self, owner: str, items: list[dict]) -> list[dict]:
+        """Return items as the chat messages the upstream reads (uploaded files inlined)."""
+        return chat_messages(self.attachments.inline(owner, items))
 
     def _prepare(self, owner: str, params: dict, events: Events | None = None,
                  earlier: list[dict] | None = None) -> "ResponseWork":
-        llm = require_upstream(self.llm)
-        llm.targets(params["model"])  # an unknown model is the 404 naming `model`, before anything is written
+        llm = self._router(params["model"])
         conversation_id = params.get("conversation")
         if conversation_id is None:
             if earlier is None:
-                earlier = self._earlier(owner, params.get("previous_response_id"))
+                earlier = self.continued(owner, params.get("previous_response_id"))
             return self._start(owner, params, events, llm, earlier)
         if params.get("previous_response_id"):
             raise InvalidRequestError("Give either conversation or previous_response_id, not both.",
@@ -164,7 +169,7 @@ class Responses:
             raise InvalidRequestError("The input is empty: give at least one item.", param="input", code="invalid_value")
         check_calls_answered(earlier + own)
         response = new_response(new_id("resp_"), params)
-        context = self.turns.context(owner, params, chat_messages(self.attachments.inline(owner, earlier + own)))
+        context = self.turns.context(owner, params, self._chat(owner, earlier + own))
         item = None
         pk, sk = keys.response(response["id"])
         if params["background"]:
@@ -198,10 +203,8 @@ class Responses:
             raise locked(conversation["id"])
 
     def continued(self, owner: str, previous_id: str | None) -> list[dict]:
-        """Return the items a response continuing `previous_id` starts from (none without one)."""
-        return self._earlier(owner, previous_id)
-
-    def _earlier(self, owner: str, previous_id: str | None) -> list[dict]:
+        """Return the items a response continuing `previous_id` starts from (none without one): a
+        `Chain` read in one query, whatever its depth."""
         if previous_id is None:
             return []
         context, previous = self._with_context(owner, previous_id, "previous_response_id")

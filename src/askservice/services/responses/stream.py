@@ -91,6 +91,8 @@ class StoredEvents(Events):
             except Exception:  # a store hiccup: try again; a reader sees the gap filled later
                 log.exception("%s: writing events failed (try %d)", self.pk, attempt + 1)
                 time.sleep(0.05 * (attempt + 1))
+        else:
+            return  # not written: nothing to keep track of (the live stream had every event)
         self._written.append((sk, len(batch)))
         while sum(n for _, n in self._written) - self._written[0][1] >= MAX_KEPT_EVENTS:
             old, _ = self._written.pop(0)

@@ -77,15 +77,17 @@ class TurnBuilder:
         """Return `keep` (read older items of a conversation while those read hold less JSON than 8 bytes
         a token of the context window: the oldest beyond could never fit) and `cut()` (whether it stopped
         before the oldest item). So a response reads a bounded number of pages of any conversation."""
-        budget, stopped = 8 * self.settings.model_context_tokens, []
+        budget = 8 * self.settings.model_context_tokens
+        read = {"items": 0, "bytes": 0, "stopped": False}
 
         def keep(items: list[dict]) -> bool:
-            if sum(len(json.dumps(item)) for item in items) < budget:
-                return True
-            stopped.append(True)
-            return False
+            new = len(items) - read["items"]  # the older page just read leads the list
+            read["bytes"] += sum(len(json.dumps(item)) for item in items[:new])
+            read["items"] = len(items)
+            read["stopped"] = read["bytes"] >= budget
+            return not read["stopped"]
 
-        return keep, lambda: bool(stopped)
+        return keep, lambda: read["stopped"]
 
     def too_long(self, params: dict) -> InvalidRequestError:
         """Return the 400 of an input that does not fit the context window."""

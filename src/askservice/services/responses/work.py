@@ -54,7 +54,7 @@ MAX_TURNS = 10
 
 
 class ResponseWork:
-    """One response being generated: one turn of the engine, then its end written and announced."""
+    """One response being generated: its turns on the engine, then its end written and announced."""
 
     def __init__(self, service: Responses, llm: Router, item: Item | None, response: dict, context: TurnContext,
                  recorder: ResponseRecorder, own: list[dict], conversation: Item | None):
