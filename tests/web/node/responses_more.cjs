@@ -4,6 +4,7 @@
 // Prints one JSON line with what the test asserts on (the upstream is scripted by the test, per MARKER; UPSTREAM_ROOT
 // is its control API, read to see a call start); exits non-zero on any surprise.
 const OpenAI = require("openai");
+const { runPart } = require("./parts.cjs");
 
 const [baseURL, marker, part, upstreamRoot] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey: "test-key", maxRetries: 0, timeout: 30_000 });
@@ -324,11 +325,4 @@ async function fileSearch() {
 
 const parts = { background, cancel, refusals, resume, compact, conversations, conversation_response: conversationResponse,
   file_search: fileSearch };
-if (!parts[part]) {
-  console.error(`unknown part ${part}: one of ${Object.keys(parts).join(", ")}`);
-  process.exit(2);
-}
-parts[part]().then((result) => console.log(JSON.stringify(result))).catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runPart(parts, part);

@@ -4,6 +4,7 @@
 // asserts on (the upstream is scripted by the test, per MARKER); exits non-zero on any surprise.
 const { isDeepStrictEqual } = require("node:util");
 const OpenAI = require("openai");
+const { runPart } = require("./parts.cjs");
 
 const [baseURL, marker, part] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey: "test-key", maxRetries: 0, timeout: 30_000 });
@@ -171,11 +172,4 @@ async function manage() {
 }
 
 const parts = { chat, functions, structured, stream, manage };
-if (!parts[part]) {
-  console.error(`unknown part ${part}: one of ${Object.keys(parts).join(", ")}`);
-  process.exit(2);
-}
-parts[part]().then((result) => console.log(JSON.stringify(result))).catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runPart(parts, part);
