@@ -104,12 +104,15 @@ def resolve(host: str, port: int, allowed: Allowed) -> list[IPAddress]:
 
 def check_url(url: str, allowed: Allowed) -> tuple[str, int, list[IPAddress]]:
     """Check a URL the server is asked to reach; return its host, port and checked addresses."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:  # a bad port or a bracket left open: the client's URL, not our bug
+        raise Blocked(f"{url!r} is not a valid URL: {exc}") from None
     if parts.scheme not in SCHEMES:
         raise Blocked(f"{url!r}: only http and https URLs are fetched")
     if not parts.hostname:
         raise Blocked(f"{url!r} has no host")
     if parts.username or parts.password:
         raise Blocked(f"{url!r}: credentials in URLs are refused")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     return parts.hostname, port, resolve(parts.hostname, port, allowed)
