@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import socket
 import time
 from dataclasses import dataclass
 from email.message import Message
@@ -25,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from requests.utils import requote_uri
-from urllib3.exceptions import HTTPError, NewConnectionError, ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
 from askservice.netguard import Allowed, check_url
 
@@ -76,11 +77,11 @@ class Fetcher:
                     continue
                 if response.status != 200:
                     raise Refused(f"{url} answered HTTP {response.status}")
-                header = Message()
+                header = Message()  # for its parameter parsing (charset); the type is read as sent
                 header["Content-Type"] = response.headers.get("Content-Type", "")
-                content_type = header.get_content_type()
+                content_type = header["Content-Type"].split(";")[0].strip().lower()
                 if content_type not in TEXT_TYPES:
-                    raise Refused(f"{url} is {content_type}, not a web page or text")
+                    raise Refused(f"{url} is {content_type or 'of no declared type'}, not a web page or text")
                 body, truncated = self._read(url, response, deadline)
                 return Page(url, content_type, header.get_param("charset"), body, truncated)
             finally:
@@ -113,26 +114,42 @@ class Fetcher:
                 pool.close()
             except HTTPError as exc:
                 pool.close()
-                raise Refused(f"{url} failed: {type(exc).__name__}") from None
+                raise _failure(url, exc) from None
         raise Refused(f"{url} unreachable ({failure})")
 
     def _read(self, url: str, response: urllib3.BaseHTTPResponse, deadline: float) -> tuple[bytes, bool]:
         """Stream the body until its end, `max_bytes` (then truncated) or the deadline (Refused)."""
         chunks, size = [], 0
         while size <= self._max_bytes:
-            sock = getattr(response.connection, "sock", None)
+            remaining = _left(url, deadline)
+            sock = _socket(response)
             if sock is not None:
-                sock.settimeout(_left(url, deadline))
+                sock.settimeout(remaining)
             try:
-                data = response.read(min(CHUNK, self._max_bytes + 1 - size))
+                data = response.read1(min(CHUNK, self._max_bytes + 1 - size))  # what has come, not a full CHUNK
             except HTTPError as exc:
-                raise Refused(f"{url} failed while reading: {type(exc).__name__}") from None
+                raise _failure(url, exc) from None
             if not data:
                 break
             chunks.append(data)
             size += len(data)
         body = b"".join(chunks)
         return body[: self._max_bytes], size > self._max_bytes
+
+
+def _socket(response: urllib3.BaseHTTPResponse) -> socket.socket | None:
+    """The response's socket, to shorten its time-out: once a response says it closes the
+    connection, http.client keeps the socket only behind the body's file. Without it, each read
+    is still bounded by the read time-out set when the request was sent."""
+    body = getattr(getattr(response, "_fp", None), "fp", None)
+    return getattr(getattr(body, "raw", None), "_sock", None)
+
+
+def _failure(url: str, exc: HTTPError) -> Refused:
+    """Refused for a failed request or read, time-outs named as such."""
+    if isinstance(exc, ReadTimeoutError):
+        return Refused(f"{url} took longer than the time allowed")
+    return Refused(f"{url} failed: {type(exc).__name__}")
 
 
 def _left(url: str, deadline: float) -> float:
