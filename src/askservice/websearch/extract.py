@@ -19,12 +19,13 @@ def plain(fragment: str) -> str:
 
 
 def cut(text: str, limit: int) -> str:
-    """Return `text` of at most `limit` characters, cut at a word boundary when one is near."""
+    """Return `text` of at most `limit` characters (a cut one ends in " …"), cut between words when
+    a space is near the end."""
     if len(text) <= limit:
         return text
-    head = text[:limit]
+    head = text[: max(limit - 2, 0)]
     space = head.rfind(" ")
-    return (head[:space] if space > limit * 0.8 else head).rstrip() + " …"
+    return (head[:space] if space > len(head) * 0.8 else head).rstrip() + " …"
 
 
 def page_text(body: bytes, content_type: str, charset: str | None, url: str, limit: int) -> tuple[str, str]:
