@@ -29,6 +29,17 @@ def test_a_name_allowed_by_name_is_reached_at_its_checked_addresses_with_its_hos
     assert site.seen[0].headers["host"] == f"localhost:{site.port}"
 
 
+def test_https_connects_to_the_checked_address_and_verifies_the_names_certificate(tls_site, certificate):
+    # The pool is opened on 127.0.0.1, yet SNI and the certificate check use the URL's name.
+    url = tls_site.page("/s", "<p>secure</p>").replace("127.0.0.1", "localhost")
+    page = fetcher(Allowed.parse("localhost"), ca_certs=certificate[0]).fetch(url)
+    assert page.body == b"<p>secure</p>" and tls_site.seen[0].headers["host"] == f"localhost:{tls_site.port}"
+    with pytest.raises(Refused, match="SSLError"):  # the address's certificate does not name 127.0.0.1
+        fetcher(ca_certs=certificate[0]).fetch(tls_site.url("/s"))
+    with pytest.raises(Refused, match="SSLError"):  # nor is it trusted without its CA
+        fetcher(Allowed.parse("localhost")).fetch(url)
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"])
 def test_loopback_is_refused_unless_allowed_and_nothing_is_sent(site, host):
     with pytest.raises(Blocked):

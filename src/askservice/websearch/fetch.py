@@ -57,10 +57,15 @@ class Page:
 
 
 class Fetcher:
-    """Fetches pages under netguard's policy (`allowed` lets named non-public hosts through)."""
+    """Fetches pages under netguard's policy (`allowed` lets named non-public hosts through);
+    HTTPS certificates are checked against the system's CAs, or `ca_certs` (a PEM bundle) if given."""
 
-    def __init__(self, allowed: Allowed, *, max_bytes: int, timeout: float, max_redirects: int = MAX_REDIRECTS):
+    def __init__(
+        self, allowed: Allowed, *, max_bytes: int, timeout: float, max_redirects: int = MAX_REDIRECTS,
+        ca_certs: str | None = None,
+    ):
         self._allowed = allowed
+        self._ca_certs = ca_certs
         self._max_bytes = max_bytes
         self._timeout = timeout
         self._max_redirects = max_redirects
@@ -99,7 +104,8 @@ class Fetcher:
             remaining = _left(url, deadline)
             if parts.scheme == "https":
                 pool = urllib3.HTTPSConnectionPool(
-                    str(ip), port, maxsize=1, cert_reqs="CERT_REQUIRED", server_hostname=host, assert_hostname=host
+                    str(ip), port, maxsize=1, cert_reqs="CERT_REQUIRED", ca_certs=self._ca_certs,
+                    server_hostname=host, assert_hostname=host,
                 )
             else:
                 pool = urllib3.HTTPConnectionPool(str(ip), port, maxsize=1)
