@@ -42,11 +42,31 @@ def test_api_keys_and_cors_are_parsed():
         ({"API_KEYS": "nocolon"}, "API_KEYS"),
         ({"ALLOW_OPEN_ACCESS": "maybe"}, "ALLOW_OPEN_ACCESS"),
         ({"HOST": "0.0.0.0"}, "API_KEYS"),
+        ({"WEB_SEARCH_PROVIDER": "google"}, "WEB_SEARCH_PROVIDER"),
+        ({"WEB_SEARCH_PROVIDER": "searxng"}, "WEB_SEARCH_URL"),
+        ({"WEB_SEARCH_PROVIDER": "brave"}, "WEB_SEARCH_API_KEY"),
+        ({"WEB_SEARCH_PROVIDER": "searxng", "WEB_SEARCH_URL": "searx:8080"}, "WEB_SEARCH_URL"),
+        ({"WEB_SEARCH_TIMEOUT": "0"}, "WEB_SEARCH_TIMEOUT"),
+        ({"WEB_FETCH_TIMEOUT": "later"}, "WEB_FETCH_TIMEOUT"),
+        ({"WEB_FETCH_MAX_BYTES": "10"}, "WEB_FETCH_MAX_BYTES"),
+        ({"WEB_FETCH_MAX_PAGES": "21"}, "WEB_FETCH_MAX_PAGES"),
     ],
 )
 def test_bad_values_name_the_variable(env, names):
     with pytest.raises(ConfigError, match=names):
         Settings.from_env(env, dotenv_path="/nonexistent")
+
+
+def test_web_search_settings_are_read_and_the_key_is_not_shown():
+    s = Settings.from_env({}, dotenv_path="/nonexistent")
+    assert (s.web_search_provider, s.web_search_url, s.web_fetch_allow) == ("none", None, "")
+    assert (s.web_search_timeout, s.web_fetch_timeout, s.web_fetch_max_bytes, s.web_fetch_max_pages) == (20.0, 8.0, 2097152, 8)
+    s = Settings.from_env({"WEB_SEARCH_PROVIDER": " Brave ", "WEB_SEARCH_API_KEY": "bsk-secret", "WEB_FETCH_ALLOW": "searx.internal,10.1.0.0/16",
+                           "WEB_FETCH_MAX_PAGES": "4", "WEB_SEARCH_TIMEOUT": "12.5"}, dotenv_path="/nonexistent")
+    assert (s.web_search_provider, s.web_search_api_key, s.web_fetch_allow) == ("brave", "bsk-secret", "searx.internal,10.1.0.0/16")
+    assert (s.web_fetch_max_pages, s.web_search_timeout) == (4, 12.5) and "bsk-secret" not in repr(s)
+    s = Settings.from_env({"WEB_SEARCH_PROVIDER": "searxng", "WEB_SEARCH_URL": "http://searx.internal:8080/"}, dotenv_path="/nonexistent")
+    assert s.web_search_url == "http://searx.internal:8080"
 
 
 def test_open_access_on_a_public_address_needs_explicit_consent():

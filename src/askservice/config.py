@@ -21,6 +21,7 @@ from askservice.upstreams import UpstreamsFile, load as load_upstreams
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STORE_SCHEMES = ("sqlite", "dynamodb")
 BLOB_SCHEMES = ("file", "s3")
+WEB_SEARCH_PROVIDERS = ("none", "searxng", "brave")
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,21 @@ class Settings:
     run_lease_seconds: float = 30.0
     run_expires_seconds: int = 600
     model_context_tokens: int = 128_000
+    web_search_provider: str = "none"
+    web_search_url: str | None = None
+    web_search_api_key: str | None = field(default=None, repr=False)  # never logged
+    web_fetch_allow: str = ""  # netguard.Allowed.parse reads it
+    web_search_timeout: float = 20.0
+    web_fetch_timeout: float = 8.0
+    web_fetch_max_bytes: int = 2_097_152
+    web_fetch_max_pages: int = 8
 
     def __post_init__(self) -> None:
         _scheme("STORE_URL", self.store_url, STORE_SCHEMES)
         _scheme("BLOB_URL", self.blob_url, BLOB_SCHEMES)
         if self.upstreams is not None:
             _routed_only(self)
+        _web_search(self)
         if not self.api_keys and not self.allow_open_access and not _is_loopback(self.host):
             raise ConfigError(
                 f"HOST={self.host} is not loopback and API_KEYS is unset: set API_KEYS "
@@ -95,6 +105,14 @@ class Settings:
             model_context_tokens=_int(
                 "MODEL_CONTEXT_TOKENS", get("MODEL_CONTEXT_TOKENS"), cls.model_context_tokens, low=256
             ),
+            web_search_provider=(get("WEB_SEARCH_PROVIDER") or cls.web_search_provider).strip().lower(),
+            web_search_url=(get("WEB_SEARCH_URL") or "").rstrip("/") or None,
+            web_search_api_key=get("WEB_SEARCH_API_KEY") or None,
+            web_fetch_allow=get("WEB_FETCH_ALLOW") or "",
+            web_search_timeout=_float("WEB_SEARCH_TIMEOUT", get("WEB_SEARCH_TIMEOUT"), cls.web_search_timeout),
+            web_fetch_timeout=_float("WEB_FETCH_TIMEOUT", get("WEB_FETCH_TIMEOUT"), cls.web_fetch_timeout),
+            web_fetch_max_bytes=_int("WEB_FETCH_MAX_BYTES", get("WEB_FETCH_MAX_BYTES"), cls.web_fetch_max_bytes, low=1024),
+            web_fetch_max_pages=_int("WEB_FETCH_MAX_PAGES", get("WEB_FETCH_MAX_PAGES"), cls.web_fetch_max_pages, low=1, high=20),
         )
 
 
@@ -112,6 +130,19 @@ def _routed_only(settings: Settings) -> None:
     for name, model in (("UPSTREAM_MODEL", settings.upstream_model), ("EMBEDDING_MODEL", settings.embedding_model)):
         if model and model not in settings.upstreams.routes:
             raise ConfigError(f"{name}={model!r} is not a model of {path}")
+
+
+def _web_search(settings: Settings) -> None:
+    """The provider must be known and have what it needs: SearxNG an instance URL, Brave a key."""
+    provider, url = settings.web_search_provider, settings.web_search_url
+    if provider not in WEB_SEARCH_PROVIDERS:
+        raise ConfigError(f"WEB_SEARCH_PROVIDER={provider!r} is not valid: use one of {', '.join(WEB_SEARCH_PROVIDERS)}")
+    if provider == "searxng" and not url:
+        raise ConfigError("WEB_SEARCH_PROVIDER=searxng needs WEB_SEARCH_URL (the instance, e.g. http://searx.internal:8080)")
+    if provider == "brave" and not settings.web_search_api_key:
+        raise ConfigError("WEB_SEARCH_PROVIDER=brave needs WEB_SEARCH_API_KEY")
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"WEB_SEARCH_URL={url!r} is not valid: use http://... or https://...")
 
 
 def _merged_env(environ: Mapping[str, str], dotenv_path) -> dict[str, str]:
