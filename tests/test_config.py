@@ -1,5 +1,6 @@
 """Settings from the environment: defaults, `.env`, and one clear line for each bad value."""
 
+import ipaddress
 import subprocess
 import sys
 
@@ -30,6 +31,14 @@ def test_api_keys_and_cors_are_parsed():
     assert s.cors_origins == ("https://a.example", "https://b.example")
 
 
+def test_mcp_servers_allowed_by_name_and_network():
+    s = Settings.from_env({"MCP_ALLOW": "mcp.corp, *.tools.internal, 10.1.2.0/24", "MCP_TIMEOUT": "5"}, dotenv_path="/nonexistent")
+    assert s.mcp_allow.host("mcp.corp") and s.mcp_allow.host("a.tools.internal") and not s.mcp_allow.host("other")
+    assert s.mcp_allow.address(ipaddress.ip_address("10.1.2.7")) and s.mcp_timeout == 5.0
+    default = Settings.from_env({}, dotenv_path="/nonexistent")
+    assert default.mcp_allow.hosts == frozenset() and default.mcp_allow.networks == () and default.mcp_timeout == 60.0
+
+
 @pytest.mark.parametrize(
     "env, names",
     [
@@ -42,6 +51,7 @@ def test_api_keys_and_cors_are_parsed():
         ({"API_KEYS": "nocolon"}, "API_KEYS"),
         ({"ALLOW_OPEN_ACCESS": "maybe"}, "ALLOW_OPEN_ACCESS"),
         ({"HOST": "0.0.0.0"}, "API_KEYS"),
+        ({"MCP_TIMEOUT": "0"}, "MCP_TIMEOUT"),
     ],
 )
 def test_bad_values_name_the_variable(env, names):

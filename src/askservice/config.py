@@ -16,6 +16,7 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 from askservice.errors import ConfigError
+from askservice.netguard import Allowed
 from askservice.upstreams import UpstreamsFile, load as load_upstreams
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,8 @@ class Settings:
     run_lease_seconds: float = 30.0
     run_expires_seconds: int = 600
     model_context_tokens: int = 128_000
+    mcp_allow: Allowed = field(default_factory=Allowed)  # MCP_ALLOW: non-public MCP servers allowed
+    mcp_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         _scheme("STORE_URL", self.store_url, STORE_SCHEMES)
@@ -95,6 +98,8 @@ class Settings:
             model_context_tokens=_int(
                 "MODEL_CONTEXT_TOKENS", get("MODEL_CONTEXT_TOKENS"), cls.model_context_tokens, low=256
             ),
+            mcp_allow=Allowed.parse(get("MCP_ALLOW")),
+            mcp_timeout=_float("MCP_TIMEOUT", get("MCP_TIMEOUT"), cls.mcp_timeout),
         )
 
 
