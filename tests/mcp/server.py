@@ -1,7 +1,8 @@
 """A real MCP server for the tests, built with the `mcp` SDK (MCPServer, streamable HTTP, uvicorn).
 
 Run it: `python -m tests.mcp.server --port N --token T`. One process serves three endpoints of
-the same tools (`add` quick, `slow` sleeps, `fail` raises):
+the same tools (`add` quick, `slow` sleeps, `fail` raises,
+`big` answers `size` bytes, `refuse` answers a JSON-RPC error):
 
     /sse/mcp      answers requests with an event stream (the SDK's default)
     /json/mcp     answers requests with one JSON message (`json_response=True`)
@@ -21,6 +22,7 @@ import anyio
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -41,6 +43,14 @@ def tools_server(name: str) -> MCPServer:
     async def slow(seconds: float) -> str:
         await anyio.sleep(seconds)
         return f"slept {seconds}"
+
+    @server.tool(description="Answer `size` bytes of text.")
+    def big(size: int) -> str:
+        return "x" * size
+
+    @server.tool(description="Refuses the call with a JSON-RPC error.")
+    def refuse() -> str:
+        raise MCPError(-32602, "refused by the server")
 
     @server.tool(description="Always fails.")
     def fail(reason: str) -> str:
