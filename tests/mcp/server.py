@@ -1,12 +1,13 @@
 """A real MCP server for the tests, built with the `mcp` SDK (MCPServer, streamable HTTP, uvicorn).
 
 Run it: `python -m tests.mcp.server --port N --token T`. One process serves three endpoints of
-the same tools (`add` quick, `slow` sleeps, `fail` raises,
-`big` answers `size` bytes, `refuse` answers a JSON-RPC error):
+the same tools (`add` quick, `slow` sleeps, `fail` raises, `big` answers `size` bytes, `refuse`
+answers a JSON-RPC error), and a fourth that pages its tool list:
 
     /sse/mcp      answers requests with an event stream (the SDK's default)
     /json/mcp     answers requests with one JSON message (`json_response=True`)
     /secure/mcp   like /sse/mcp, but every request needs `Authorization: Bearer T` (401 otherwise)
+    /paged/mcp    a low-level server listing five tools two a page (`nextCursor`)
 
 `GET /_requests` is the record of every MCP request (method, path, session id, protocol version,
 whether the Authorization header was right); `POST /_reset` clears it.
@@ -19,7 +20,9 @@ import contextlib
 import time
 
 import anyio
+import mcp_types as types
 import uvicorn
+from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
@@ -59,6 +62,21 @@ def tools_server(name: str) -> MCPServer:
     return server
 
 
+PAGED_TOOLS = [f"tool{n}" for n in range(5)]
+
+
+def paged_server() -> Server:
+    """A low-level server that lists PAGED_TOOLS two a page (`nextCursor` is the next index)."""
+
+    async def list_tools(_ctx, params):
+        start = int(params.cursor) if params and params.cursor else 0
+        page = [types.Tool(name=name, input_schema={"type": "object"}) for name in PAGED_TOOLS[start:start + 2]]
+        more = start + 2 < len(PAGED_TOOLS)
+        return types.ListToolsResult(tools=page, next_cursor=str(start + 2) if more else None)
+
+    return Server("paged", on_list_tools=list_tools)
+
+
 def recorded(app, token: str | None, require: bool):
     """Wrap an ASGI app: record each request; with `require`, answer 401 without the bearer token."""
 
@@ -83,7 +101,8 @@ def recorded(app, token: str | None, require: bool):
 
 def build(token: str) -> Starlette:
     """The three endpoints, their session managers run by one lifespan, and the record's routes."""
-    servers = {"sse": tools_server("sse"), "json": tools_server("json"), "secure": tools_server("secure")}
+    servers = {"sse": tools_server("sse"), "json": tools_server("json"), "secure": tools_server("secure"),
+               "paged": paged_server()}
     apps = {name: server.streamable_http_app(json_response=name == "json") for name, server in servers.items()}
 
     @contextlib.asynccontextmanager

@@ -30,6 +30,12 @@ def test_lists_the_tools_with_their_schemas(mcp_server, endpoint):
     assert add.input_schema["properties"]["a"]["type"] == "integer"
 
 
+def test_follows_the_pages_of_the_tool_list(fresh):
+    with McpClient(fresh.url("paged"), timeout=5, allowed=LOOPBACK) as mcp:
+        assert [tool.name for tool in mcp.list_tools()] == [f"tool{n}" for n in range(5)]
+    assert [r["method"] for r in fresh.requests()] == ["POST"] * 5 + ["DELETE"]  # initialize, initialized, 3 pages
+
+
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_calls_the_quick_tool(mcp_server, endpoint):
     with McpClient(mcp_server.url(endpoint), timeout=5, allowed=LOOPBACK) as mcp:
