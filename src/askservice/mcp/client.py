@@ -68,10 +68,15 @@ class McpClient:
         return outcome_from(self._call("tools/call", {"name": name, "arguments": arguments}))
 
     def close(self) -> None:
-        """Delete the session on the server (if one was opened) and drop the connections."""
+        """Delete the session on the server (if one was opened) and drop the connections.
+
+        The DELETE is a courtesy: a server that fails it keeps the session until it expires, and
+        `close()` never raises (it runs when a call has already failed).
+        """
         try:
-            if self._ready:
-                self._transport.delete_session()
+            self._transport.delete_session()
+        except McpError:
+            pass
         finally:
             self._ready = False
             self._transport.close()

@@ -34,6 +34,8 @@ READ_SIZE = 65_536
 POOL_SIZE = 4  # calls of one client may run in parallel greenlets
 ERROR_EXCERPT = 300
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+SENDABLE_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
+SESSION_ID = re.compile(r"^[\x21-\x7e]{1,1024}$")  # visible ASCII, as the spec requires
 RESERVED_HEADERS = frozenset(
     {"accept", "content-type", "content-length", "transfer-encoding", "host", "connection",
      "mcp-session-id", "mcp-protocol-version", "last-event-id"}
@@ -85,7 +87,7 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
             raise McpError("headers", "an MCP header name is not a valid HTTP header name")
         if name.lower() in RESERVED_HEADERS:
             raise McpError("headers", f"the MCP header {name} is set by the transport itself")
-        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        if not isinstance(value, str) or not SENDABLE_VALUE.match(value):
             raise McpError("headers", f"the MCP header {name} has a value that is not a single line of text")
     return dict(headers)
 
@@ -95,7 +97,11 @@ class Transport:
 
     def __init__(self, url: str, headers: dict[str, str], timeout: float, allowed: netguard.Allowed):
         parts = urlsplit(url)
-        self.where = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+        try:
+            port = parts.port
+        except ValueError:
+            raise McpError("blocked", f"the MCP server URL {parts.scheme}://{parts.hostname}/... has an invalid port") from None
+        self.where = f"{parts.scheme}://{parts.hostname or ''}{f':{port}' if port else ''}{parts.path}"
         self.timeout = timeout
         self.session_id: str | None = None
         self.protocol_version: str | None = None
@@ -114,7 +120,7 @@ class Transport:
             if response.status != 200:
                 raise self._status_error(response, deadline)
             if message.get("method") == "initialize":
-                self.session_id = response.headers.get("mcp-session-id") or None
+                self.session_id = self._session_id(response)
             kind = (response.headers.get("content-type") or "").split(";")[0].strip().lower()
             if kind == "application/json":
                 answers = [_json(self._read_all(response, deadline), self.where)]
@@ -127,6 +133,12 @@ class Transport:
                 if found is not None:
                     return found
         raise McpError("protocol", f"MCP server {self.where} ended its answer to {message['method']} without a result")
+
+    def _session_id(self, response: BaseHTTPResponse) -> str | None:
+        value = response.headers.get("mcp-session-id")
+        if value is not None and not SESSION_ID.match(value):
+            raise McpError("protocol", f"MCP server {self.where} gave a session id that is not visible ASCII")
+        return value
 
     def notify(self, message: dict[str, Any]) -> None:
         """POST a JSON-RPC notification; the server accepts it with 202 (any 2xx is taken)."""
@@ -146,6 +158,7 @@ class Transport:
         """Drop the connections."""
         if self._pool is not None:
             self._pool.close()
+            self._pool = None
 
     def _exchange(self, method: str, message: dict[str, Any] | None) -> "_Exchange":
         deadline = time.monotonic() + self.timeout
@@ -163,7 +176,7 @@ class Transport:
                 method, self._path, body=body, headers=headers, retries=False, redirect=False,
                 preload_content=False, timeout=self._remaining(deadline), assert_same_host=False,
             )
-        except Exception as exc:
+        except (HTTPError, OSError) as exc:
             raise self._network_error(exc) from None
         return _Exchange(response, deadline, self)
 
@@ -196,7 +209,7 @@ class Transport:
                 sock.settimeout(self._remaining(deadline))
             try:
                 chunk = response.read1(READ_SIZE)
-            except Exception as exc:
+            except (HTTPError, OSError) as exc:
                 raise self._network_error(exc) from None
             if not chunk:
                 return
@@ -233,17 +246,13 @@ class Transport:
         suffix = f": {self.clean(detail)}" if detail else ""
         return McpError("http", f"MCP server {self.where} answered HTTP {response.status}{suffix}")
 
-    def _network_error(self, exc: Exception) -> McpError:
-        if isinstance(exc, McpError):
-            return exc
+    def _network_error(self, exc: HTTPError | OSError) -> McpError:
         if isinstance(exc, NewConnectionError):
             reason = "connection refused" if "refused" in str(exc).lower() else "unreachable"
             return McpError("connect", f"cannot connect to MCP server {self.where}: {reason}")
         if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
             return McpError("timeout", f"MCP server {self.where} did not answer within {self.timeout:g} s")
-        if isinstance(exc, (HTTPError, OSError)):
-            return McpError("connect", f"the connection to MCP server {self.where} failed ({type(exc).__name__})")
-        raise exc
+        return McpError("connect", f"the connection to MCP server {self.where} failed ({type(exc).__name__})")
 
     def clean(self, text: str) -> str:
         """Shorten a text from elsewhere and blank out any header value it echoes."""
