@@ -100,7 +100,7 @@ class Transport:
         try:
             port = parts.port
         except ValueError:
-            raise McpError("blocked", f"the MCP server URL {parts.scheme}://{parts.hostname}/... has an invalid port") from None
+            raise McpError("blocked", f"the MCP server URL {parts.scheme}://{parts.hostname or ''}/... has an invalid port") from None
         self.where = f"{parts.scheme}://{parts.hostname or ''}{f':{port}' if port else ''}{parts.path}"
         self.timeout = timeout
         self.session_id: str | None = None
@@ -125,7 +125,7 @@ class Transport:
             if kind == "application/json":
                 answers = [_json(self._read_all(response, deadline), self.where)]
             elif kind == "text/event-stream":
-                answers = (json_message for json_message in self._events(response, deadline))
+                answers = self._events(response, deadline)
             else:
                 raise McpError("protocol", f"MCP server {self.where} answered with content type {kind or 'none'}")
             for answer in answers:
@@ -133,12 +133,6 @@ class Transport:
                 if found is not None:
                     return found
         raise McpError("protocol", f"MCP server {self.where} ended its answer to {message['method']} without a result")
-
-    def _session_id(self, response: BaseHTTPResponse) -> str | None:
-        value = response.headers.get("mcp-session-id")
-        if value is not None and not SESSION_ID.match(value):
-            raise McpError("protocol", f"MCP server {self.where} gave a session id that is not visible ASCII")
-        return value
 
     def notify(self, message: dict[str, Any]) -> None:
         """POST a JSON-RPC notification; the server accepts it with 202 (any 2xx is taken)."""
@@ -159,6 +153,12 @@ class Transport:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+    def _session_id(self, response: BaseHTTPResponse) -> str | None:
+        value = response.headers.get("mcp-session-id")
+        if value is not None and not SESSION_ID.match(value):
+            raise McpError("protocol", f"MCP server {self.where} gave a session id that is not visible ASCII")
+        return value
 
     def _exchange(self, method: str, message: dict[str, Any] | None) -> "_Exchange":
         deadline = time.monotonic() + self.timeout
