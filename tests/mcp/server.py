@@ -2,7 +2,8 @@
 
 Run it: `python -m tests.mcp.server --port N --token T`. One process serves three endpoints of
 the same tools (`add` quick, `slow` sleeps, `fail` raises, `big` answers `size` bytes, `refuse`
-answers a JSON-RPC error), and a fourth that pages its tool list:
+answers a JSON-RPC error, `chatty` sends log notifications first), and a fourth that pages its
+tool list:
 
     /sse/mcp      answers requests with an event stream (the SDK's default)
     /json/mcp     answers requests with one JSON message (`json_response=True`)
@@ -23,7 +24,7 @@ import anyio
 import mcp_types as types
 import uvicorn
 from mcp.server.lowlevel import Server
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
@@ -50,6 +51,12 @@ def tools_server(name: str) -> MCPServer:
     @server.tool(description="Answer `size` bytes of text.")
     def big(size: int) -> str:
         return "x" * size
+
+    @server.tool(description="Logs three messages to the client while it works.")
+    async def chatty(ctx: Context) -> str:
+        for n in range(3):
+            await ctx.info(f"step {n}")
+        return "done"
 
     @server.tool(description="Refuses the call with a JSON-RPC error.")
     def refuse() -> str:

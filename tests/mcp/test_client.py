@@ -23,7 +23,7 @@ def test_lists_the_tools_with_their_schemas(mcp_server, endpoint):
     with McpClient(mcp_server.url(endpoint), timeout=5, allowed=LOOPBACK) as mcp:
         tools = {tool.name: tool for tool in mcp.list_tools()}
         assert mcp.server_info["name"] == endpoint
-    assert set(tools) == {"add", "slow", "fail", "big", "refuse"}
+    assert set(tools) == {"add", "slow", "fail", "big", "refuse", "chatty"}
     add = tools["add"]
     assert isinstance(add, Tool) and add.description == "Add two integers."
     assert add.input_schema["type"] == "object" and set(add.input_schema["required"]) == {"a", "b"}
@@ -51,6 +51,11 @@ def test_a_failing_tool_is_an_error_outcome_with_its_message(mcp_server, endpoin
         outcome = mcp.call_tool("fail", {"reason": "disk on fire"})
         assert mcp.call_tool("add", {"a": 1, "b": 2}).output_text == "3"  # the session carries on
     assert outcome.is_error and "the tool failed: disk on fire" in outcome.output_text
+
+
+def test_notifications_before_the_result_are_skipped(mcp_server):
+    with McpClient(mcp_server.url("sse"), timeout=5, allowed=LOOPBACK) as mcp:
+        assert mcp.call_tool("chatty", {}).output_text == "done"
 
 
 def test_a_json_rpc_error_is_an_mcp_error(mcp_server):
