@@ -50,12 +50,13 @@ class _Pinned:
         self._addresses = addresses
 
     def _new_conn(self) -> socket.socket:
+        """Connect to the first address that takes it; a refused one passes to the next, a time-out ends it."""
         failure: Exception | None = None
         for address in self._addresses:
             self._dns_host = address
             try:
                 return super()._new_conn()
-            except ConnectTimeoutError as exc:  # NewConnectionError included: try the next address
+            except NewConnectionError as exc:
                 failure = exc
         raise failure or NewConnectionError(self, "no address to connect to")
 
