@@ -1,5 +1,6 @@
 """Settings from the environment: defaults, `.env`, and one clear line for each bad value."""
 
+import ipaddress
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import pytest
 
 from askservice.config import REPO_ROOT, Settings, resolve_path
 from askservice.errors import ConfigError
+from askservice.netguard import Allowed
 
 
 def test_defaults_match_the_design():
@@ -30,6 +32,14 @@ def test_api_keys_and_cors_are_parsed():
     assert s.cors_origins == ("https://a.example", "https://b.example")
 
 
+def test_mcp_servers_allowed_by_name_and_network():
+    s = Settings.from_env({"MCP_ALLOW": "mcp.corp, *.tools.internal, 10.1.2.0/24", "MCP_TIMEOUT": "5"}, dotenv_path="/nonexistent")
+    assert s.mcp_allow.host("mcp.corp") and s.mcp_allow.host("a.tools.internal") and not s.mcp_allow.host("other")
+    assert s.mcp_allow.address(ipaddress.ip_address("10.1.2.7")) and s.mcp_timeout == 5.0
+    default = Settings.from_env({}, dotenv_path="/nonexistent")
+    assert default.mcp_allow.hosts == frozenset() and default.mcp_allow.networks == () and default.mcp_timeout == 60.0
+
+
 @pytest.mark.parametrize(
     "env, names",
     [
@@ -50,6 +60,7 @@ def test_api_keys_and_cors_are_parsed():
         ({"WEB_FETCH_TIMEOUT": "later"}, "WEB_FETCH_TIMEOUT"),
         ({"WEB_FETCH_MAX_BYTES": "10"}, "WEB_FETCH_MAX_BYTES"),
         ({"WEB_FETCH_MAX_PAGES": "21"}, "WEB_FETCH_MAX_PAGES"),
+        ({"MCP_TIMEOUT": "0"}, "MCP_TIMEOUT"),
     ],
 )
 def test_bad_values_name_the_variable(env, names):
@@ -59,11 +70,12 @@ def test_bad_values_name_the_variable(env, names):
 
 def test_web_search_settings_are_read_and_the_key_is_not_shown():
     s = Settings.from_env({}, dotenv_path="/nonexistent")
-    assert (s.web_search_provider, s.web_search_url, s.web_fetch_allow) == ("none", None, "")
+    assert (s.web_search_provider, s.web_search_url, s.web_fetch_allow) == ("none", None, Allowed())
     assert (s.web_search_timeout, s.web_fetch_timeout, s.web_fetch_max_bytes, s.web_fetch_max_pages) == (20.0, 8.0, 2097152, 8)
     s = Settings.from_env({"WEB_SEARCH_PROVIDER": " Brave ", "WEB_SEARCH_API_KEY": "bsk-secret", "WEB_FETCH_ALLOW": "searx.internal,10.1.0.0/16",
                            "WEB_FETCH_MAX_PAGES": "4", "WEB_SEARCH_TIMEOUT": "12.5"}, dotenv_path="/nonexistent")
-    assert (s.web_search_provider, s.web_search_api_key, s.web_fetch_allow) == ("brave", "bsk-secret", "searx.internal,10.1.0.0/16")
+    assert (s.web_search_provider, s.web_search_api_key) == ("brave", "bsk-secret")
+    assert s.web_fetch_allow == Allowed.parse("searx.internal,10.1.0.0/16")
     assert (s.web_fetch_max_pages, s.web_search_timeout) == (4, 12.5) and "bsk-secret" not in repr(s)
     s = Settings.from_env({"WEB_SEARCH_PROVIDER": "searxng", "WEB_SEARCH_URL": "http://searx.internal:8080/"}, dotenv_path="/nonexistent")
     assert s.web_search_url == "http://searx.internal:8080"

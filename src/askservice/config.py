@@ -16,6 +16,7 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 from askservice.errors import ConfigError
+from askservice.netguard import Allowed
 from askservice.upstreams import UpstreamsFile, load as load_upstreams
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,11 +53,13 @@ class Settings:
     web_search_provider: str = "none"
     web_search_url: str | None = None
     web_search_api_key: str | None = field(default=None, repr=False)  # never logged
-    web_fetch_allow: str = ""  # netguard.Allowed.parse reads it
+    web_fetch_allow: Allowed = field(default_factory=Allowed)  # WEB_FETCH_ALLOW: non-public pages allowed
     web_search_timeout: float = 20.0
     web_fetch_timeout: float = 8.0
     web_fetch_max_bytes: int = 2_097_152
     web_fetch_max_pages: int = 8
+    mcp_allow: Allowed = field(default_factory=Allowed)  # MCP_ALLOW: non-public MCP servers allowed
+    mcp_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         _scheme("STORE_URL", self.store_url, STORE_SCHEMES)
@@ -108,11 +111,13 @@ class Settings:
             web_search_provider=(get("WEB_SEARCH_PROVIDER") or cls.web_search_provider).strip().lower(),
             web_search_url=(get("WEB_SEARCH_URL") or "").rstrip("/") or None,
             web_search_api_key=get("WEB_SEARCH_API_KEY") or None,
-            web_fetch_allow=get("WEB_FETCH_ALLOW") or "",
+            web_fetch_allow=Allowed.parse(get("WEB_FETCH_ALLOW")),
             web_search_timeout=_float("WEB_SEARCH_TIMEOUT", get("WEB_SEARCH_TIMEOUT"), cls.web_search_timeout),
             web_fetch_timeout=_float("WEB_FETCH_TIMEOUT", get("WEB_FETCH_TIMEOUT"), cls.web_fetch_timeout),
             web_fetch_max_bytes=_int("WEB_FETCH_MAX_BYTES", get("WEB_FETCH_MAX_BYTES"), cls.web_fetch_max_bytes, low=1024),
             web_fetch_max_pages=_int("WEB_FETCH_MAX_PAGES", get("WEB_FETCH_MAX_PAGES"), cls.web_fetch_max_pages, low=1, high=20),
+            mcp_allow=Allowed.parse(get("MCP_ALLOW")),
+            mcp_timeout=_float("MCP_TIMEOUT", get("MCP_TIMEOUT"), cls.mcp_timeout),
         )
 
 

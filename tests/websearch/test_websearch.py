@@ -3,6 +3,7 @@ import time
 import pytest
 
 from askservice.config import Settings
+from askservice.netguard import Allowed
 from askservice.websearch import SearchFailed, open_websearch
 from tests.websearch.test_extract import ARTICLE
 
@@ -11,7 +12,7 @@ KEY = "brave-secret-key-123"
 
 def searxng(engine, **overrides):
     return open_websearch(Settings(web_search_provider="searxng", web_search_url=engine.url(""),
-                                   web_fetch_allow="127.0.0.1", **overrides))
+                                   web_fetch_allow=Allowed.parse("127.0.0.1"), **overrides))
 
 
 def hits(*urls):
@@ -40,7 +41,7 @@ def test_the_same_call_through_brave(engine, site):
     page = site.page("/a", ARTICLE)
     engine.json("/res/v1/web/search", {"web": {"results": [{"url": page, "title": "A", "description": "d"}]}})
     web = open_websearch(Settings(web_search_provider="brave", web_search_api_key=KEY, web_search_url=engine.url(""),
-                                  web_fetch_allow="127.0.0.1"))
+                                  web_fetch_allow=Allowed.parse("127.0.0.1")))
     outcome = web.run("ferries", allowed_domains=["127.0.0.1"], user_location={"country": "SE"})
     assert [p["url"] for p in outcome.pages] == [page]
     assert engine.seen[0].query == {"q": ["ferries site:127.0.0.1"], "count": ["10"], "country": ["SE"]}

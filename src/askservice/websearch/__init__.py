@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from askservice.config import Settings
-from askservice.netguard import Allowed, Blocked
+from askservice.netguard import Blocked
 from askservice.websearch.backends import Backend, Brave, Result, SearchFailed, SearxNG, domain
 from askservice.websearch.extract import page_text
 from askservice.websearch.fetch import Fetcher, Refused
@@ -100,6 +100,6 @@ def open_websearch(settings: Settings) -> WebSearch | None:
         backend: Backend = Brave(settings.web_search_api_key or "", per_request, settings.web_search_url)
     else:
         backend = SearxNG(settings.web_search_url or "", per_request)
-    fetcher = Fetcher(Allowed.parse(settings.web_fetch_allow), max_bytes=settings.web_fetch_max_bytes,
+    fetcher = Fetcher(settings.web_fetch_allow, max_bytes=settings.web_fetch_max_bytes,
                       timeout=per_request)
     return WebSearch(backend, fetcher, max_pages=settings.web_fetch_max_pages, timeout=settings.web_search_timeout)
