@@ -232,13 +232,37 @@ def runs_service(request, start_session_service, upstream):
     return _runs_env_service(request, start_session_service, {"UPSTREAM_BASE_URL": upstream.base_url})
 
 
+@pytest.fixture(scope="session")
+def web_site():
+    """Local web pages and a SearxNG-shaped engine (`/search`) on one loopback server, scripted per test
+    (tests/websearch/sites.py)."""
+    from tests.websearch.sites import Site
+
+    site = Site()
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="session")
+def mcp_server(tmp_path_factory):
+    """A real MCP server built on the `mcp` SDK (tests/mcp/server.py), on loopback, for the session."""
+    from tests.mcp.process import start_mcp_server
+
+    server = start_mcp_server(tmp_path_factory.mktemp("mcp") / "server.log")
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def runs_short_service(request, start_session_service, upstream):
+def runs_short_service(request, start_session_service, upstream, web_site):
     """Like `runs_service`, with short run timers (1.5 s leases, 2 s to submit tool outputs, 1 s
-    upstream timeout) and two API keys (CLIENT_KEYS)."""
+    upstream timeout), two API keys (CLIENT_KEYS), web search on `web_site`'s engine and pages (the
+    only non-public address allowed to fetch is 127.0.0.1) and MCP servers allowed on 127.0.0.1."""
     env = {
         "UPSTREAM_BASE_URL": upstream.base_url, "RUN_LEASE_SECONDS": "1.5", "RUN_EXPIRES_SECONDS": "2",
         "UPSTREAM_TIMEOUT": "1", "API_KEYS": keys_env(CLIENT_KEYS),
+        "WEB_SEARCH_PROVIDER": "searxng", "WEB_SEARCH_URL": web_site.url(""), "WEB_FETCH_ALLOW": "127.0.0.1/32",
+        "WEB_FETCH_TIMEOUT": "2", "MCP_ALLOW": "127.0.0.1/32", "MCP_TIMEOUT": "5",
     }
     return _runs_env_service(request, start_session_service, env)
 

@@ -12,7 +12,7 @@ from gevent import monkey
 from askservice.mcp import McpClient, McpError, Tool
 from askservice.mcp.transport import MAX_ANSWER_BYTES
 from askservice.netguard import Allowed
-from tests.mcp.conftest import LOOPBACK, TOKEN
+from tests.mcp.process import LOOPBACK, TOKEN
 from tests.servers import free_port
 
 ENDPOINTS = ["sse", "json"]  # answers as an event stream, answers as one JSON message

@@ -26,8 +26,10 @@ from askservice.services.runs.settle import Settler
 from askservice.services.runs.steps import Steps
 from askservice.services.threads import ThreadsService
 from askservice.services.tool_resources import ResourceChecker
+from askservice.services.web_search import WebSearchTool
 from askservice.store import open_store
 from askservice.store.base import Store
+from askservice.websearch import open_websearch
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,13 @@ def build_services(settings: Settings) -> Services:
     threads = ThreadsService(store, checker, steps.delete_thread_runs)
     assistants = AssistantsService(store, checker)
     messages = MessagesService(store, threads, checker, settler.active_run)
+    web = open_websearch(settings)
+    server_tools = {"file_search": file_search.tool, **({"web_search": WebSearchTool(web)} if web else {})}
     runs = Runs(settings, store, llm, threads, messages, records, assistants, leases, steps, settler,
-                server_tools={"file_search": file_search.tool})
+                server_tools=server_tools)
     conversations = Conversations(store, threads, records.history)
     attachments = Attachments(file_search.files.content, extract_text)
-    responses = Responses(settings, store, llm, leases, attachments, server_tools={"file_search": file_search.tool},
+    responses = Responses(settings, store, llm, leases, attachments, server_tools=server_tools,
                           check_vector_store=checker.vector_store, conversations=conversations)
     return Services(
         settings=settings, store=store, ask=AskService(settings, llm), gateway=Gateway(llm),

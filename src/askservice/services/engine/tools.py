@@ -9,8 +9,12 @@ type has no registered ServerTool (code_interpreter) are stored on the run but n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterator, Protocol
+
+MARKER = re.compile(r"【(\d+)(?::\d+)?†[^】]*】|\[(\d+)\]")
+"""A source marker in an answer: `[n]`, or `【n†name】` as OpenAI's models write it (n counts from 1)."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,11 @@ class ServerTool(Protocol):
 
     def annotations(self, text: str, details: list[dict]) -> list[dict]:
         """Return the annotations of an answer `text` that used this tool (`details`: its calls' details)."""
+
+
+def source_markers(text: str, count: int) -> Iterator[tuple[int, int, int]]:
+    """Yield (n, start, end) for each marker in `text` of a source 1..`count` the tool numbered for the model."""
+    for m in MARKER.finditer(text):
+        n = int(m.group(1) or m.group(2))
+        if 1 <= n <= count:
+            yield n, m.start(), m.end()

@@ -10,17 +10,16 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-MARKER = re.compile(r"【(\d+)(?::\d+)?†[^】]*】|\[(\d+)\]")
+from askservice.services.engine.tools import source_markers
+
 QUOTE = re.compile(r"[\"“]([^\"”]{12,}?)[\"”]")
 
 
 def citations(text: str, results: Sequence[dict]) -> list[dict]:
     """Return file_citation annotations for `text`, an answer grounded in `results` (a step's file_search results)."""
     annotations = []
-    for m in MARKER.finditer(text):
-        n = int(m.group(1) or m.group(2))
-        if 1 <= n <= len(results):
-            annotations.append(_citation(text, m.start(), m.end(), results[n - 1]["file_id"]))
+    for n, start, end in source_markers(text, len(results)):
+        annotations.append(_citation(text, start, end, results[n - 1]["file_id"]))
     for m in QUOTE.finditer(text):
         quote = m.group(1)
         source = next((r for r in results if any(quote in c["text"] for c in r.get("content", []))), None)
