@@ -210,7 +210,7 @@ def test_bad_requests_are_400s(runs_short_service):
 def test_what_is_not_built_yet_is_a_clear_400(runs_short_service, sdk):
     response = sdk.responses.create(model="m", input="x")
     cases = [
-        ("POST", "/responses", {"model": "m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+        ("POST", "/responses", {"model": "m", "input": "x", "tools": [{"type": "code_interpreter"}]}, "tools[0].type"),
         ("POST", "/responses", {"model": "m", "input": "x", "background": True, "store": False}, "store"),
         ("GET", f"/responses/{response.id}?stream=true", None, "stream"),
         ("POST", f"/responses/{response.id}/cancel", None, "response_id"),

@@ -12,9 +12,11 @@ class McpError(Exception):
     credentials) and never contain a header value given to the client.
     """
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, status: int | None = None):
         super().__init__(message)
         self.kind = kind
+        self.status = status
+        """The HTTP status the server answered (kind `http`), else None."""
 
 
 class SessionExpired(McpError):

@@ -16,6 +16,8 @@ class Tool:
     name: str
     description: str
     input_schema: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, Any] | None = None
+    """The server's hints (`readOnlyHint`, `destructiveHint`, ...), if it gave any."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,12 @@ def tool_from(entry: Any) -> Tool:
         raise McpError("protocol", "the MCP server listed a tool without a name")
     schema = entry.get("inputSchema")
     description = entry.get("description")
+    annotations = entry.get("annotations")
     return Tool(
         name=entry["name"],
         description=description if isinstance(description, str) else "",
         input_schema=schema if isinstance(schema, dict) else {"type": "object"},
+        annotations=annotations if isinstance(annotations, dict) else None,
     )
 
 

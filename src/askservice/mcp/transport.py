@@ -243,9 +243,9 @@ class Transport:
         detail = _error_detail(body)
         if response.status in (401, 403):
             hint = "authorization required or refused: check the headers given for this server"
-            return McpError("http", f"MCP server {self.where} answered HTTP {response.status} ({hint})")
+            return McpError("http", f"MCP server {self.where} answered HTTP {response.status} ({hint})", response.status)
         suffix = f": {self.clean(detail)}" if detail else ""
-        return McpError("http", f"MCP server {self.where} answered HTTP {response.status}{suffix}")
+        return McpError("http", f"MCP server {self.where} answered HTTP {response.status}{suffix}", response.status)
 
     def _network_error(self, exc: HTTPError | OSError) -> McpError:
         if isinstance(exc, NewConnectionError):

@@ -9,6 +9,7 @@ type has no registered ServerTool (code_interpreter) are stored on the run but n
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol
@@ -56,3 +57,11 @@ def source_markers(text: str, count: int) -> Iterator[tuple[int, int, int]]:
         n = int(m.group(1) or m.group(2))
         if 1 <= n <= count:
             yield n, m.start(), m.end()
+
+
+def query_argument(arguments: str) -> str:
+    """Return the `query` of a search tool call's JSON arguments (the raw arguments when they are not JSON)."""
+    try:
+        return str(json.loads(arguments or "{}").get("query") or "")
+    except (ValueError, AttributeError):
+        return arguments or ""

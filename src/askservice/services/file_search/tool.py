@@ -10,12 +10,11 @@ source) into `file_citation` annotations of the assistant's message.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Sequence
 
 from askservice.errors import NotFoundError
-from askservice.services.engine.tools import ToolContext, ToolResult
+from askservice.services.engine.tools import ToolContext, ToolResult, query_argument
 from askservice.services.file_search.citations import citations
 from askservice.services.file_search.search import RUN_RESULTS, Retriever
 from askservice.services.file_search.vector_stores import VectorStoresService
@@ -68,10 +67,7 @@ class FileSearchTool:
 
     def execute(self, context: ToolContext, arguments: str) -> ToolResult:
         """Search the run's unexpired vector stores; return the sources text and the step's file_search details."""
-        try:
-            query = json.loads(arguments or "{}").get("query") or ""
-        except (ValueError, AttributeError):
-            query = arguments or ""
+        query = query_argument(arguments)
         options = (context.tool.get("file_search") or {})
         ranking = options.get("ranking_options") or {}
         threshold = float(ranking.get("score_threshold") or 0.0)

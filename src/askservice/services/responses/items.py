@@ -5,8 +5,9 @@ Items are kept as the spec's `ItemResource` objects (a message `msg_...`, a `fun
 is replaced by the item it names, found among the items the response continues. Toward the
 upstream, items become chat-completions messages: `developer` is sent as `system` (not every
 server knows the role), consecutive function calls form one assistant message with `tool_calls`,
-a compaction item becomes its summary, and reasoning items are kept but not sent (open models
-must not be fed their earlier reasoning).
+a compaction item becomes its summary, an `mcp_call` (or a declined approval request) becomes the
+call and its output, and reasoning items are kept but not sent (open models must not be fed their
+earlier reasoning); tool listings and search calls are not sent (the answers that used them are).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import json
 
 from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.ids import new_id
+from askservice.services.engine.prompt import call_messages
 from askservice.services.responses import compaction
+from askservice.services.responses.mcp import DECLINED, function_name
 
 PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
-            "compaction": "cmp_"}
+            "compaction": "cmp_", "mcp_approval_response": "mcpa_"}
 
 
 def output_text(text: str, logprobs: list[dict] | None = None) -> dict:
@@ -59,6 +62,9 @@ def _stored(kind: str, item: dict) -> dict:
                 "status": item.get("status") or "completed"}
     if kind == "compaction":
         return {"id": item_id, "type": "compaction", "encrypted_content": item["encrypted_content"]}
+    if kind == "mcp_approval_response":
+        return {"id": item_id, "type": kind, "approval_request_id": item["approval_request_id"],
+                "approve": item["approve"], "reason": item.get("reason")}
     return {**item, "id": item_id, "summary": item.get("summary") or []}  # reasoning
 
 
@@ -71,6 +77,7 @@ def _output_part(part: dict) -> dict:
 def chat_messages(items: list[dict]) -> list[dict]:
     """Return items as chat-completions messages, in order."""
     messages: list[dict] = []
+    approvals = {}
     for item in items:
         kind = item["type"]
         if kind == "message":
@@ -91,7 +98,26 @@ def chat_messages(items: list[dict]) -> list[dict]:
             output = item["output"]
             content = output if isinstance(output, str) else _chat_content(output, "tool")
             messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": content})
+        elif kind == "mcp_approval_request":
+            approvals[item["id"]] = item
+        elif kind == "mcp_approval_response" and not item["approve"] and item["approval_request_id"] in approvals:
+            messages += mcp_messages(approvals[item["approval_request_id"]], DECLINED)
+        elif kind == "mcp_call":
+            messages += mcp_messages(item, item.get("output") if item.get("error") is None else mcp_error(item["error"]))
     return messages
+
+
+def mcp_messages(call: dict, output: str | None) -> list[dict]:
+    """Return an MCP call (an `mcp_call` or `mcp_approval_request` item) and its output as chat messages."""
+    return call_messages([{"id": call["id"], "name": function_name(call["server_label"], call["name"]),
+                           "arguments": call["arguments"], "output": output}])
+
+
+def mcp_error(error: dict) -> str:
+    """Return an `mcp_call`'s error as the text the model reads."""
+    if error.get("type") == "mcp_tool_execution_error":
+        return "The tool failed: " + " ".join(str(p.get("text", "")) for p in error.get("content") or [] if isinstance(p, dict))
+    return f"The tool could not be called: {error.get('message', '')}"
 
 
 def _chat_content(parts: list[dict], role: str) -> str | list[dict]:

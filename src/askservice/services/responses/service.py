@@ -31,6 +31,7 @@ from askservice.services.engine.tools import ServerTool
 from askservice.services.responses import compaction, turn
 from askservice.services.responses.attachments import Attachments
 from askservice.services.responses.items import chat_messages, check_calls_answered, stored_input
+from askservice.services.responses.mcp import approval_answers
 from askservice.services.responses.records import (
     ACTIVE_FIELDS,
     FINISHED,
@@ -168,6 +169,8 @@ class Responses:
         if not own:
             raise InvalidRequestError("The input is empty: give at least one item.", param="input", code="invalid_value")
         check_calls_answered(earlier + own)
+        servers = self.turns.mcp_servers(params, earlier)
+        approvals = approval_answers(own, earlier, {server.label for server in servers})
         response = new_response(new_id("resp_"), params)
         context = self.turns.context(owner, params, self._chat(owner, earlier + own))
         item = None
@@ -190,8 +193,8 @@ class Responses:
             item = {**item, "version": 1}
         include = params.get("include") or ()
         recorder = ResponseRecorder(response, events or Events(), logprobs=turn.LOGPROBS in include,
-                                    search_results=turn.SEARCH_RESULTS in include)
-        return ResponseWork(self, llm, item, response, context, recorder, own, conversation)
+                                    search_results=turn.SEARCH_RESULTS in include, web_sources=turn.WEB_SOURCES in include)
+        return ResponseWork(self, llm, item, response, context, recorder, own, conversation, servers, approvals)
 
     def _check_unlocked(self, conversation: Item) -> None:
         """Raise the 409 of a conversation whose lock a live response holds (a dead one's lapses)."""

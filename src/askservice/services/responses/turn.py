@@ -3,7 +3,8 @@
 What a response sends upstream: `instructions` as the system message, the items as chat
 messages (truncated to `MODEL_CONTEXT_TOKENS` less `max_output_tokens`: `auto` drops the oldest,
 `disabled` is the 400 `context_length_exceeded`), function tools and the server tools offered as
-functions (file_search), `text.format` as `response_format`, and the parameters passed as they are.
+functions (file_search, web_search; an `mcp` tool's functions are added once its tools are listed,
+see mcp.py), `text.format` as `response_format`, and the parameters passed as they are.
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ from __future__ import annotations
 import json
 from typing import Callable, Mapping
 
+from askservice import netguard
 from askservice.config import Settings
 from askservice.errors import InvalidRequestError
+from askservice.mcp import McpClient
 from askservice.services.engine.context import OfferedTool, TurnContext
 from askservice.services.engine.prompt import fit
 from askservice.services.engine.tokenizer import count_tokens
 from askservice.services.engine.tools import ServerTool, ToolContext
 from askservice.services.responses.items import message_text
+from askservice.services.responses.mcp import McpServer, function_name
 from askservice.services.responses.records import PENALTIES
 
 LOGPROBS = "message.output_text.logprobs"
 SEARCH_RESULTS = "file_search_call.results"
+WEB_SOURCES = "web_search_call.action.sources"
+WEB_SEARCH_OPTIONS = ("filters", "search_context_size", "user_location")
 
 
 class TurnBuilder:
@@ -54,7 +60,7 @@ class TurnBuilder:
             response_format=response_format((params.get("text") or {}).get("format")),
             completion_budget=params.get("max_output_tokens"),
             tools=tools + [offered.tool.definition(offered.context) for offered in server.values()],
-            server_tools=server, tool_choice=choice if tools or server else None,
+            server_tools=server, tool_choice=choice if tools or server or mcp_tools(params) else None,
             parallel_tool_calls=params.get("parallel_tool_calls") is not False, options=options(params),
         )
 
@@ -62,6 +68,14 @@ class TurnBuilder:
         """Return the server tools the request offers, by function name (their stores checked first)."""
         offered = {}
         for index, tool in enumerate(params.get("tools") or []):
+            if tool["type"].startswith("web_search"):
+                server_tool = self.tools.get("web_search")
+                if server_tool is None:
+                    raise InvalidRequestError("Web search is not configured on this server: its operator sets "
+                                              "WEB_SEARCH_PROVIDER.", param=f"tools[{index}].type", code="unsupported_value")
+                context = ToolContext(owner=owner, run={}, tool={"type": "web_search", "web_search": {
+                    k: tool[k] for k in WEB_SEARCH_OPTIONS if tool.get(k) is not None}})
+                offered[server_tool.definition(context)["function"]["name"]] = OfferedTool("web_search", server_tool, context)
             if tool["type"] != "file_search":
                 continue
             for n, vs_id in enumerate(tool["vector_store_ids"]):
@@ -72,6 +86,29 @@ class TurnBuilder:
             server_tool = self.tools["file_search"]
             offered[server_tool.definition(context)["function"]["name"]] = OfferedTool("file_search", server_tool, context)
         return offered
+
+    def mcp_servers(self, params: dict, earlier: list[dict]) -> list[McpServer]:
+        """Return the request's MCP servers (their URLs checked; their tools taken from the chain's
+        latest `mcp_list_tools` item of the same label, when there is one)."""
+        servers = []
+        for index, tool in mcp_tools(params):
+            try:
+                netguard.check_url(tool["server_url"], self.settings.mcp_allow)
+            except netguard.Blocked as exc:
+                raise InvalidRequestError(f"The MCP server may not be reached: {exc}", param=f"tools[{index}].server_url",
+                                          code="invalid_value") from None
+            server = McpServer(tool["server_label"], tool["server_url"], (params.get("mcp_headers") or {}).get(
+                tool["server_label"], {}), tool.get("allowed_tools"), tool.get("require_approval") or "always",
+                self.open_mcp)
+            listed = [item for item in earlier if item["type"] == "mcp_list_tools"
+                      and item["server_label"] == server.label and not item.get("error")]
+            if listed:
+                server.reuse(listed[-1])
+            servers.append(server)
+        return servers
+
+    def open_mcp(self, url: str, headers: dict[str, str]) -> McpClient:
+        return McpClient(url, headers, self.settings.mcp_timeout, self.settings.mcp_allow)
 
     def keep(self) -> tuple[Callable[[list[dict]], bool], Callable[[], bool]]:
         """Return `keep` (read older items of a conversation while those read hold less JSON than 8 bytes
@@ -107,10 +144,21 @@ def compact_json(value) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def mcp_tools(params: dict) -> list[tuple[int, dict]]:
+    """Return the request's `mcp` tools with their indexes."""
+    return [(index, tool) for index, tool in enumerate(params.get("tools") or []) if tool["type"] == "mcp"]
+
+
 def chat_tools(tools: list[dict], choice) -> tuple[list[dict], str | dict | None]:
     """Return the function tools and the tool choice in chat-completions form (a server tool's
-    choice, `{"type": "file_search"}`, is left for the executor to name)."""
+    choice, `{"type": "file_search"}`, is left for the executor to name; an MCP tool's names its
+    function, or any call when it names no tool)."""
     tools = [t for t in tools if t["type"] == "function"]
+    if isinstance(choice, dict) and choice.get("type", "").startswith("web_search"):
+        choice = {"type": "web_search"}
+    elif isinstance(choice, dict) and choice.get("type") == "mcp":
+        choice = {"type": "function", "function": {"name": function_name(choice["server_label"], choice["name"])}} \
+            if choice.get("name") else "required"
     if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
         allowed = {t.get("name") for t in choice.get("tools") or []}
         tools = [t for t in tools if t["name"] in allowed]

@@ -2,7 +2,8 @@
 
 `execute()` announces `response.created` (and `response.queued` for a background response,
 which it first takes `queued -> in_progress`), holds the lease while the engine takes turns
-(server tool calls are executed here and the model answers with their outputs), and ends the
+(MCP servers' tools listed first, approved MCP calls made; server tool calls are executed here
+and the model answers with their outputs), and ends the
 response `completed`, `incomplete` (the upstream stopped for length or content), `failed` (an
 upstream fault: `rate_limit_exceeded` or `server_error`) or `cancelled`: the end is written
 (with the conversation's append, in one transaction) before its last event is announced.
@@ -19,7 +20,8 @@ from askservice import metrics
 from askservice.errors import ConflictError, ServiceError, UpstreamRateLimitError
 from askservice.llm import Router
 from askservice.services import keys
-from askservice.services.engine.context import TurnContext
+from askservice.mcp import McpError
+from askservice.services.engine.context import OfferedTool, TurnContext
 from askservice.services.engine.executor import (
     CANCELLING,
     WORKING,
@@ -32,6 +34,9 @@ from askservice.services.engine.executor import (
 )
 from askservice.services.engine.prompt import call_messages
 from askservice.services.engine.state import StateChanged, as_conflict, change
+from askservice.services.engine.tools import ToolContext
+from askservice.services.responses.items import mcp_messages
+from askservice.services.responses.mcp import DECLINED, McpServer, function_name
 from askservice.services.responses.recorder import ResponseRecorder
 from askservice.services.responses.records import ACTIVE_FIELDS, QUEUED, now, usage_object
 from askservice.store.base import Item, Update
@@ -57,8 +62,11 @@ class ResponseWork:
     """One response being generated: its turns on the engine, then its end written and announced."""
 
     def __init__(self, service: Responses, llm: Router, item: Item | None, response: dict, context: TurnContext,
-                 recorder: ResponseRecorder, own: list[dict], conversation: Item | None):
+                 recorder: ResponseRecorder, own: list[dict], conversation: Item | None,
+                 mcp: list[McpServer] | None = None, approvals: list[tuple[dict, dict]] | None = None):
         self.service = service
+        self.mcp = mcp or []
+        self.approvals = approvals or []
         self.item = item
         self.own = own
         self.conversation = conversation
@@ -90,6 +98,7 @@ class ResponseWork:
                 self.service.executors.add(response_id, self.executor)
                 self.executor.hold()
             try:
+                self.context = self._answer_approvals(self._offer_mcp(self.context))
                 result = self._turns()
             except Cancelled:
                 return self._end("cancelled")
@@ -114,6 +123,8 @@ class ResponseWork:
         finally:
             self.executor.release()
             self.service.executors.remove(response_id, self.executor)
+            for server in self.mcp:
+                server.close()
             recorder.events.close()
 
     def _turns(self) -> TurnResult | None:
@@ -127,12 +138,12 @@ class ResponseWork:
             if not server or len(server) < len(result.calls):  # an answer, or the client's functions
                 self._annotate(context, result.text, called)
                 return result
-            for call in server:
-                self.recorder.server_call_running(call)
-            execute_server_calls(context, server)
-            for call in server:
-                self.recorder.server_call_done(call)
+            waiting = [c for c in server if self.recorder.awaits_approval(c)]
+            server = [c for c in server if c not in waiting]
+            self._execute(context, server)
             called += server
+            if waiting:  # the client approves or declines them in its next request
+                return result
             context = replace(context, own=[*context.own, *call_messages(
                 [{"id": c.id, "name": c.name, "arguments": c.arguments, "output": c.output} for c in server])])
             limit = self.max_tool_calls
@@ -141,6 +152,56 @@ class ResponseWork:
                                                   if t["function"]["name"] not in context.server_tools],
                                   server_tools={}, tool_choice=None if not context.tools else context.tool_choice)
         return None
+
+    def _execute(self, context: TurnContext, calls: list[Call]) -> None:
+        """Execute server tool calls, announcing each as it runs and as it ends."""
+        for call in calls:
+            self.recorder.server_call_running(call)
+        execute_server_calls(context, calls)
+        for call in calls:
+            self.recorder.server_call_done(call)
+
+    def _offer_mcp(self, context: TurnContext) -> TurnContext:
+        """List the tools of MCP servers the chain has not listed (an `mcp_list_tools` item each), and
+        offer every allowed tool as a function. A server that cannot list is shown with its error."""
+        offered = {}
+        for server in self.mcp:
+            if server.tools is None:
+                item = self.recorder.mcp_listing(server)
+                try:
+                    self.recorder.mcp_listed(item, server.list_tools())
+                except McpError as exc:
+                    log.warning("response %s: MCP server %s did not list its tools: %s", self.response["id"],
+                                server.label, exc)
+                    self.recorder.mcp_listed(item, None, str(exc))
+            for name, tool in server.functions().items():
+                offered[name] = OfferedTool("mcp", server, ToolContext(owner=context.owner, run={}, tool={
+                    "type": "mcp", "server_label": server.label, "name": tool.name, "function": name}))
+                self.recorder.mcp[name] = (server, tool)
+        if not offered:
+            return context
+        return replace(context, tools=[*context.tools, *(o.tool.definition(o.context) for o in offered.values())],
+                       server_tools={**context.server_tools, **offered})
+
+    def _answer_approvals(self, context: TurnContext) -> TurnContext:
+        """Make the MCP calls the input approves (an `mcp_call` item each); tell the model of those declined."""
+        messages = []
+        for n, (request, answer) in enumerate(self.approvals):
+            if not answer["approve"]:
+                messages += mcp_messages(request, DECLINED)
+                continue
+            call = Call(index=-1 - n, id=request["id"], name=function_name(request["server_label"], request["name"]),
+                        type="mcp", arguments=request["arguments"])
+            self.recorder.mcp_call_opened(call.index, {k: request[k] for k in ("server_label", "name", "arguments")},
+                                          approval_request_id=request["id"])
+            if call.name not in context.server_tools:
+                call.output = f"The tool {request['name']} is not offered by MCP server {request['server_label']} now."
+                call.details = {"error": {"type": "mcp_protocol_error", "code": -32601, "message": call.output}}
+                self.recorder.server_call_done(call)
+            else:
+                self._execute(context, [call])
+            messages += mcp_messages(request, call.output)
+        return replace(context, own=[*context.own, *messages]) if messages else context
 
     def _count(self, result: TurnResult) -> None:
         for key in self.usage:

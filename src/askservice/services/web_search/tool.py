@@ -12,11 +12,10 @@ to the model (and recorded as `error`), never raised: the answer goes on without
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Sequence
 
-from askservice.services.engine.tools import ToolContext, ToolResult, source_markers
+from askservice.services.engine.tools import ToolContext, ToolResult, query_argument, source_markers
 from askservice.websearch import SearchFailed, SearchOutcome, WebSearch
 
 log = logging.getLogger("askservice.web_search")
@@ -25,14 +24,6 @@ INSTRUCTIONS = (
     "Answer from these web pages. After a sentence that uses a page, cite it with its number in "
     "square brackets, e.g. [1]."
 )
-
-
-def search_query(arguments: str) -> str:
-    """Return the `query` of a call's JSON arguments (the raw arguments when they are not JSON)."""
-    try:
-        return str(json.loads(arguments or "{}").get("query") or "")
-    except (ValueError, AttributeError):
-        return arguments or ""
 
 
 def pages_text(outcome: SearchOutcome) -> str:
@@ -64,7 +55,7 @@ class WebSearchTool:
     def execute(self, context: ToolContext, arguments: str) -> ToolResult:
         """Search and read the first pages; return them as sources, and the call's details."""
         options = context.tool.get(NAME) or {}
-        query = search_query(arguments)
+        query = query_argument(arguments)
         action = {"type": "search", "query": query, "sources": []}
         try:
             outcome = self.web.run(query, allowed_domains=(options.get("filters") or {}).get("allowed_domains"),

@@ -2,8 +2,9 @@
 
 Each input item and content part is checked by the model of its `type` (`items()`), so an error
 names a plain param (`input[2].content[0].image_url`). Unknown fields are ignored, as at OpenAI.
-Tools the server does not execute yet (web_search, mcp, ...) are a 400 naming them rather than
-being dropped in silence.
+Tools the server does not execute (code_interpreter, computer use, ...) are a 400 naming them
+rather than being dropped in silence. An `mcp` tool's `headers` and `authorization` are taken out
+of the echoed tool (`headers: null`) into `mcp_headers`, which only the work in memory sees.
 """
 
 from __future__ import annotations
@@ -131,8 +132,19 @@ class ItemReference(BaseModel):
     id: StrictStr
 
 
+class McpApprovalResponse(BaseModel):
+    """`MCPApprovalResponse`: the answer to an `mcp_approval_request` of the response continued."""
+
+    type: Literal["mcp_approval_response"]
+    id: StrictStr | None = None
+    approval_request_id: StrictStr
+    approve: StrictBool
+    reason: StrictStr | None = None
+
+
 ITEMS = {"message": Message, "function_call": FunctionCall, "function_call_output": FunctionCallOutput,
-         "reasoning": Reasoning, "compaction": Compaction, "item_reference": ItemReference}
+         "reasoning": Reasoning, "compaction": Compaction, "item_reference": ItemReference,
+         "mcp_approval_response": McpApprovalResponse}
 
 
 def input_items(raw: list[Any], param: str = "input") -> list[dict]:
@@ -178,8 +190,10 @@ class FunctionTool(FunctionDefinition):
 class ToolChoice(BaseModel):
     """`ToolChoiceFunction`, `ToolChoiceAllowed` or `ToolChoiceTypes` (the modes are plain strings)."""
 
-    type: Literal["function", "allowed_tools", "file_search"]
+    type: Literal["function", "allowed_tools", "file_search", "web_search", "web_search_2025_08_26",
+                  "web_search_preview", "web_search_preview_2025_03_11", "mcp"]
     name: StrictStr | None = None
+    server_label: StrictStr | None = None
     mode: Literal["auto", "required"] | None = None
     tools: list[dict[str, Any]] | None = None
 
@@ -189,6 +203,8 @@ class ToolChoice(BaseModel):
             raise invalid("a function tool choice names its function: 'name'")
         if self.type == "allowed_tools" and (self.mode is None or self.tools is None):
             raise invalid("an allowed_tools choice gives 'mode' and 'tools'")
+        if self.type == "mcp" and not self.server_label:
+            raise invalid("an mcp tool choice names its server: 'server_label'")
         return self
 
 
@@ -274,12 +290,13 @@ class CreateResponse(BaseModel):
         items = [{"type": "message", "role": "user", "content": self.input}] if isinstance(self.input, str) \
             else input_items(self.input)
         fmt = self.text.format.stored() if self.text and self.text.format else {"type": "text"}
+        tools, mcp_headers = _tools(self.tools or [])
         return {
             "model": self.model, "input": items, "instructions": self.instructions,
             "previous_response_id": self.previous_response_id, "store": self.store is not False,
             "conversation": self.conversation.id if isinstance(self.conversation, ConversationRef) else self.conversation,
             "background": bool(self.background),
-            "tools": [_tool(tool, f"tools[{i}]") for i, tool in enumerate(self.tools or [])],
+            "tools": tools, "mcp_headers": mcp_headers,
             "tool_choice": self._tool_choice(), "parallel_tool_calls": self.parallel_tool_calls is not False,
             "max_tool_calls": self.max_tool_calls,
             "text": {"format": fmt, "verbosity": (self.text and self.text.verbosity) or "medium"},
@@ -311,17 +328,114 @@ class FileSearchTool(BaseModel):
         return {"type": "file_search", **self.model_dump(exclude_none=True, exclude={"type"})}
 
 
-TOOLS = {"function": FunctionTool, "file_search": FileSearchTool}
+class UserLocation(BaseModel):
+    """`WebSearchApproximateLocation`."""
+
+    type: Literal["approximate"] = "approximate"
+    country: Annotated[StrictStr, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
+    region: Annotated[StrictStr, Field(max_length=128)] | None = None
+    city: Annotated[StrictStr, Field(max_length=128)] | None = None
+    timezone: Annotated[StrictStr, Field(max_length=64)] | None = None
 
 
-def _tool(raw: Any, where: str) -> dict:
-    kind = raw.get("type") if isinstance(raw, dict) else None
-    if kind not in TOOLS:
-        raise InvalidRequestError(
-            f"Tool type '{kind}' is not supported in responses yet: 'function' and 'file_search' tools are.",
-            param=f"{where}.type", code="unsupported_value",
-        )
-    return parse_at(TOOLS[kind], raw, where).stored()
+class WebSearchFilters(BaseModel):
+    allowed_domains: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=253)]],
+                               Field(max_length=100)] | None = None
+
+
+class WebSearchTool(BaseModel):
+    """`WebSearchTool` (and the preview's types): search the web with the configured engine."""
+
+    type: Literal["web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11"]
+    filters: WebSearchFilters | None = None
+    search_context_size: Literal["low", "medium", "high"] = "medium"
+    user_location: UserLocation | None = None
+
+    def stored(self) -> dict:
+        echoed = self.model_dump(exclude={"filters"})
+        if not self.type.startswith("web_search_preview"):
+            echoed["filters"] = self.filters.model_dump() if self.filters else None
+        return echoed
+
+
+class McpToolFilter(BaseModel):
+    """`MCPToolFilter`: tools by name, or by the server's read-only hint."""
+
+    tool_names: list[StrictStr] | None = None
+    read_only: StrictBool | None = None
+
+
+class McpApprovalFilter(BaseModel):
+    always: McpToolFilter | None = None
+    never: McpToolFilter | None = None
+
+
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$"
+
+
+class McpTool(BaseModel):
+    """`MCPTool` with a `server_url` (connectors and tunnels are OpenAI's own)."""
+
+    type: Literal["mcp"]
+    server_label: Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
+    server_url: Annotated[StrictStr, Field(max_length=2048)] | None = None
+    connector_id: StrictStr | None = None
+    server_description: Annotated[StrictStr, Field(max_length=1024)] | None = None
+    headers: dict[Annotated[StrictStr, Field(pattern=HEADER_NAME)], Annotated[StrictStr, Field(max_length=8192)]] | None = None
+    authorization: Annotated[StrictStr, Field(max_length=8192)] | None = None
+    allowed_tools: list[StrictStr] | McpToolFilter | None = None
+    require_approval: Literal["always", "never"] | McpApprovalFilter | None = None
+
+    @model_validator(mode="after")
+    def _server_url(self):
+        if self.connector_id is not None:
+            raise invalid("connectors are OpenAI's own: give the MCP server's 'server_url'")
+        if self.server_url is None:
+            raise invalid("give the MCP server's 'server_url'")
+        return self
+
+    def stored(self) -> dict:
+        """Return the tool as a response echoes it: its headers are never shown."""
+        allowed = self.allowed_tools
+        approval = self.require_approval
+        return {"type": "mcp", "server_label": self.server_label, "server_url": self.server_url,
+                "server_description": self.server_description, "headers": None,
+                "allowed_tools": allowed.model_dump(exclude_none=True) if isinstance(allowed, McpToolFilter) else allowed,
+                "require_approval": approval.model_dump(exclude_none=True) if isinstance(approval, McpApprovalFilter)
+                else approval or "always"}
+
+    def secret_headers(self) -> dict[str, str]:
+        """Return the headers sent to the server (`authorization` as a bearer token)."""
+        headers = dict(self.headers or {})
+        if self.authorization:
+            headers["Authorization"] = f"Bearer {self.authorization}"
+        return headers
+
+
+TOOLS = {"function": FunctionTool, "file_search": FileSearchTool, "mcp": McpTool,
+         **{kind: WebSearchTool for kind in ("web_search", "web_search_2025_08_26", "web_search_preview",
+                                             "web_search_preview_2025_03_11")}}
+
+
+def _tools(raw: list[Any]) -> tuple[list[dict], dict[str, dict[str, str]]]:
+    """Return the tools as echoed, and the headers of each mcp tool by server label (never echoed)."""
+    tools, headers = [], {}
+    for index, tool in enumerate(raw):
+        where = f"tools[{index}]"
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind not in TOOLS:
+            raise InvalidRequestError(
+                f"Tool type '{kind}' is not supported: use {', '.join(sorted(set(TOOLS) - {'web_search_2025_08_26'}))}.",
+                param=f"{where}.type", code="unsupported_value",
+            )
+        parsed = parse_at(TOOLS[kind], tool, where)
+        if isinstance(parsed, McpTool):
+            if parsed.server_label in headers:
+                raise InvalidRequestError(f"Two mcp tools have the server_label '{parsed.server_label}': labels are unique.",
+                                          param=f"{where}.server_label", code="invalid_value")
+            headers[parsed.server_label] = parsed.secret_headers()
+        tools.append(parsed.stored())
+    return tools, headers
 
 
 class CompactRequest(BaseModel):
