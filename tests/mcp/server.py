@@ -10,14 +10,15 @@ tool list:
     /secure/mcp   like /sse/mcp, but every request needs `Authorization: Bearer T` (401 otherwise)
     /paged/mcp    a low-level server listing five tools two a page (`nextCursor`)
 
-`GET /_requests` is the record of every MCP request (method, path, session id, protocol version,
-whether the Authorization header was right); `POST /_reset` clears it.
+`GET /_requests` is the record of every MCP request (method, path, JSON-RPC method, session id,
+protocol version, whether the Authorization header was right); `POST /_reset` clears it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import time
 
 import anyio
@@ -92,8 +93,9 @@ def recorded(app, token: str | None, require: bool):
             return await app(scope, receive, send)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         authorized = headers.get("authorization") == f"Bearer {token}"
+        body, receive = await read_body(receive)
         RECORD.append({
-            "method": scope["method"], "path": scope["path"], "at": time.time(),
+            "method": scope["method"], "path": scope["path"], "at": time.time(), "rpc": rpc_method(body),
             "session": headers.get("mcp-session-id"), "protocol": headers.get("mcp-protocol-version"),
             "authorized": authorized,
         })
@@ -104,6 +106,34 @@ def recorded(app, token: str | None, require: bool):
         return await app(scope, receive, send)
 
     return wrapper
+
+
+async def read_body(receive):
+    """Read a request's whole body; return it and a `receive` that hands it on to the app."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body, given = b"".join(chunks), False
+
+    async def replay():
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
+def rpc_method(body: bytes) -> str | None:
+    """The JSON-RPC method of a request body (None for an answer, an empty body or a batch)."""
+    try:
+        message = json.loads(body) if body else None
+    except ValueError:
+        return None
+    return message.get("method") if isinstance(message, dict) else None
 
 
 def build(token: str) -> Starlette:

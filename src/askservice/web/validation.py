@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from flask import request
@@ -48,9 +49,13 @@ def param_path(loc: tuple) -> str:
     return out
 
 
+UNION_TAG = re.compile(r"function-.*|.*[\[(].*|[A-Z][A-Za-z0-9]+|str|int|float|bool|dict|list")
+"""A part of a pydantic error location that names a union's member or a validator, not a param."""
+
+
 def _first_error(exc: ValidationError) -> InvalidRequestError:
     error = exc.errors(include_url=False)[0]
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and UNION_TAG.fullmatch(p)))
     param = param_path(loc) or None
     message = error["msg"]
     if error["type"] == "missing":

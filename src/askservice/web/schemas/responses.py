@@ -398,8 +398,9 @@ class McpTool(BaseModel):
         """Return the tool as a response echoes it: its headers are never shown."""
         allowed = self.allowed_tools
         approval = self.require_approval
-        return {"type": "mcp", "server_label": self.server_label, "server_url": self.server_url,
-                "server_description": self.server_description, "headers": None,
+        described = {"server_description": self.server_description} if self.server_description else {}
+        return {"type": "mcp", "server_label": self.server_label, "server_url": self.server_url, **described,
+                "headers": None,
                 "allowed_tools": allowed.model_dump(exclude_none=True) if isinstance(allowed, McpToolFilter) else allowed,
                 "require_approval": approval.model_dump(exclude_none=True) if isinstance(approval, McpApprovalFilter)
                 else approval or "always"}
