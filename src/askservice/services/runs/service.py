@@ -61,6 +61,10 @@ class Runs:
         self.canceller = Canceller(store, self.settler, executors)
         self.submitter = Submitter(store, leases, self.steps, self.settler, self.executions.start)
 
+    def executes(self, tool_type: str) -> bool:
+        """Tell whether this server executes tools of `tool_type` (web_search: only when configured)."""
+        return tool_type in self.executions.server_tools
+
     # -- create -------------------------------------------------------------------------------
 
     def create(self, owner: str, thread_id: str, params: dict, events: Events | None = None) -> dict:
