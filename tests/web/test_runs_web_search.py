@@ -118,7 +118,8 @@ def test_a_streamed_run_shows_the_search_step(sdk, upstream, web_site):
     assert collapse([e.event for e in events]) == RUN_START + [
         "thread.run.step.created", "thread.run.step.in_progress", "thread.run.step.delta", "thread.run.step.completed",
     ] + TEXT_MESSAGE + ["thread.run.completed"]
-    delta = next(e.data.delta.step_details.tool_calls[0].model_dump() for e in events if e.event == "thread.run.step.delta")
+    delta = next(e.data.delta.step_details.tool_calls[0].model_dump()
+                 for e in events if e.event == "thread.run.step.delta")
     assert delta["type"] == "web_search" and delta["index"] == 0
     done = next(e.data for e in events if e.event == "thread.run.step.completed" and e.data.type == "tool_calls")
     call = done.step_details.tool_calls[0].model_dump()
@@ -224,5 +225,6 @@ def test_the_assistant_echoes_its_web_search_options(runs_short_service):
         {"type": "web_search", "web_search": options}]})
     assert made.status_code == 200, made.text
     assert made.json()["tools"] == [{"type": "web_search", "web_search": options}]
-    changed = api(runs_short_service, "POST", f"/assistants/{made.json()['id']}", json={"tools": [{"type": "web_search"}]})
+    changed = api(runs_short_service, "POST", f"/assistants/{made.json()['id']}",
+                  json={"tools": [{"type": "web_search"}]})
     assert changed.json()["tools"] == [{"type": "web_search"}]
