@@ -7,6 +7,7 @@ from flask import Blueprint
 from askservice.web.schemas.assistants import CreateAssistant, ModifyAssistant
 from askservice.web.context import client_id, services
 from askservice.web.pages import ListQuery, list_body
+from askservice.web.server_tools import require_configured
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("assistants", __name__)
@@ -15,6 +16,7 @@ bp = Blueprint("assistants", __name__)
 @bp.post("/assistants")
 def create_assistant():
     body = parse_body(CreateAssistant)
+    require_configured(body.tools)
     return services().assistants.create(client_id(), body.changes())
 
 
@@ -33,6 +35,7 @@ def retrieve_assistant(assistant_id: str):
 @bp.post("/assistants/<assistant_id>")
 def modify_assistant(assistant_id: str):
     body = parse_body(ModifyAssistant, optional=True)
+    require_configured(body.tools)
     return services().assistants.modify(client_id(), assistant_id, body.changes())
 
 

@@ -19,6 +19,7 @@ from askservice.web.schemas.runs import (
     StepsQuery,
     SubmitToolOutputs,
 )
+from askservice.web.server_tools import require_configured
 from askservice.web.validation import parse_body, parse_query
 
 bp = Blueprint("runs", __name__)
@@ -46,6 +47,7 @@ def _stream(start: Callable[[Channel], dict]) -> Response:
 def create_run(thread_id: str):
     body = parse_body(CreateRun)
     parse_query(IncludeQuery)
+    require_configured(body.tools)
     if body.stream:
         return _stream(lambda channel: _runs().create(client_id(), thread_id, body.params(), channel))
     return _runs().create(client_id(), thread_id, body.params())
@@ -54,6 +56,7 @@ def create_run(thread_id: str):
 @bp.post("/threads/runs")
 def create_thread_and_run():
     body = parse_body(CreateThreadAndRun)
+    require_configured(body.tools)
     params = body.params()
     if body.stream:
         return _stream(lambda channel: _runs().create_thread_and_run(client_id(), params, channel))

@@ -1,4 +1,4 @@
-"""The seam for tools the server executes itself (file_search): what a tool must provide.
+"""The seam for tools the server executes itself (file_search, web_search): what a tool must provide.
 
 A run's `tools` may name server tools (`{"type": "file_search"}`). The executor offers each
 registered one to the upstream as a function (`definition`), and when the model calls it, runs

@@ -3,8 +3,8 @@
 It claims the run (`queued` -> `in_progress` with a lease) while the thread's history is read,
 holds the lease through the engine's executor, and takes turns: a text answer completes the
 run (message, step and run in one transaction); function calls stop it in `requires_action`;
-server tools (file_search) are executed here and the run takes another turn. Every change of
-the run is written (conditionally, on its version) before it is announced to `events`.
+server tools (file_search, web_search) are executed here and the run takes another turn. Every
+change of the run is written (conditionally, on its version) before it is announced to `events`.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ class RunRecorder:
         self._announce(done, "completed")
 
     def _citations(self, text: str, offered: Iterable[OfferedTool]) -> list[dict]:
-        """Return the annotations server tools find in an answer (file_search: file_citation)."""
+        """Return the annotations server tools find in an answer (file_search: file_citation, web_search:
+        url_citation)."""
         found = []
         for kind, tool in {o.type: o.tool for o in offered}.items():
             details = [c[kind] for s in self.steps if s["type"] == "tool_calls"

@@ -42,7 +42,7 @@ RUN_DEFAULTS = ("model", "instructions", "tools", "temperature", "top_p", "respo
 class Runs:
     """The runs of threads, and their executions in this process.
 
-    `server_tools`: the tools the server executes itself, by tool type (file_search)."""
+    `server_tools`: the tools the server executes itself, by tool type (file_search; web_search when configured)."""
 
     def __init__(self, settings: Settings, store: Store, llm: Router | None, threads, messages, records, assistants,
                  leases: Leases, steps: Steps, settler: Settler, server_tools: Mapping[str, ServerTool] | None = None):
@@ -60,6 +60,10 @@ class Runs:
                                      assistants, dict(server_tools or {}))
         self.canceller = Canceller(store, self.settler, executors)
         self.submitter = Submitter(store, leases, self.steps, self.settler, self.executions.start)
+
+    def executes(self, tool_type: str) -> bool:
+        """Tell whether this server executes tools of `tool_type` (web_search: only when configured)."""
+        return tool_type in self.executions.server_tools
 
     # -- create -------------------------------------------------------------------------------
 

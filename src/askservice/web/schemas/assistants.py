@@ -17,7 +17,9 @@ from pydantic_core import PydanticCustomError
 from askservice.web.schemas.chunking import ChunkingStrategy
 
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 MAX_TOOLS = 128
+MAX_ALLOWED_DOMAINS = 100
 
 
 def invalid(message: str) -> PydanticCustomError:
@@ -68,12 +70,48 @@ class FileSearchOptions(BaseModel):
     ranking_options: FileSearchRankingOptions | None = None
 
 
-class Tool(BaseModel):
-    """One of `AssistantToolsCode`, `AssistantToolsFileSearch`, `AssistantToolsFunction`."""
+class WebSearchFilters(BaseModel):
+    allowed_domains: list[Annotated[StrictStr, Field(min_length=1, max_length=253)]] | None = Field(
+        default=None, max_length=MAX_ALLOWED_DOMAINS)
 
-    type: Literal["code_interpreter", "file_search", "function"]
+
+def check_country(code: str) -> str:
+    """Enforce a two-letter ISO 3166-1 country code (`US`, `de`)."""
+    if not COUNTRY.match(code):
+        raise invalid("country must be a two-letter ISO 3166-1 code such as 'US'")
+    return code
+
+
+class UserLocation(BaseModel):
+    """The Responses API's approximate location: a two-letter country, free-text region and city, an IANA zone."""
+
+    type: Literal["approximate"] = "approximate"
+    country: Annotated[StrictStr, AfterValidator(check_country)] | None = None
+    region: Annotated[StrictStr, Field(max_length=128)] | None = None
+    city: Annotated[StrictStr, Field(max_length=128)] | None = None
+    timezone: Annotated[StrictStr, Field(max_length=64)] | None = None
+
+
+class WebSearchOptions(BaseModel):
+    """The web_search extension's options, named as the Responses API's `web_search` tool names them."""
+
+    search_context_size: Literal["low", "medium", "high"] | None = None
+    filters: WebSearchFilters | None = None
+    user_location: UserLocation | None = None
+
+
+OPTIONS = ("file_search", "web_search")
+"""The tool types whose options are nested under a field named as the type."""
+
+
+class Tool(BaseModel):
+    """One of `AssistantToolsCode`, `AssistantToolsFileSearch`, `AssistantToolsFunction`, and the
+    `web_search` extension (a server tool, see README)."""
+
+    type: Literal["code_interpreter", "file_search", "function", "web_search"]
     function: FunctionDefinition | None = None
     file_search: FileSearchOptions | None = None
+    web_search: WebSearchOptions | None = None
 
     @model_validator(mode="after")
     def _function_given(self):
@@ -85,8 +123,9 @@ class Tool(BaseModel):
         """Return the tool as the API echoes it."""
         if self.type == "function":
             return {"type": "function", "function": self.function.model_dump(exclude_none=True)}
-        if self.type == "file_search" and self.file_search is not None:
-            return {"type": "file_search", "file_search": self.file_search.model_dump(exclude_none=True)}
+        options = getattr(self, self.type) if self.type in OPTIONS else None
+        if options is not None:
+            return {"type": self.type, self.type: options.model_dump(exclude_none=True)}
         return {"type": self.type}
 
 

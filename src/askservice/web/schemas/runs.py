@@ -34,7 +34,7 @@ def _mode_as_object(value: Any) -> Any:
 class ToolChoiceModel(BaseModel):
     """`AssistantsApiToolChoiceOption`: a mode, or the tool the model must call."""
 
-    type: Literal["none", "auto", "required", "function", "code_interpreter", "file_search"]
+    type: Literal["none", "auto", "required", "function", "code_interpreter", "file_search", "web_search"]
     function: FunctionName | None = None
 
     @model_validator(mode="after")
