@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Iterator, Mapping, Protocol, Sequence
+
+from askservice.errors import InvalidRequestError
 
 MARKER = re.compile(r"【(\d+)(?::\d+)?†[^】]*】|\[(\d+)\]")
 """A source marker in an answer: `[n]`, or `【n†name】` as OpenAI's models write it (n counts from 1)."""
@@ -49,6 +51,22 @@ class ServerTool(Protocol):
 
     def annotations(self, text: str, details: list[dict]) -> list[dict]:
         """Return the annotations of an answer `text` that used this tool (`details`: its calls' details)."""
+
+
+ENABLED_BY = {"web_search": "WEB_SEARCH_PROVIDER"}
+"""The server tool types that need the operator's configuration, and the setting that enables each."""
+
+
+def check_configured(server_tools: Mapping[str, ServerTool], types: Sequence[str]) -> None:
+    """Raise the 400 naming `tools[i].type` of the first tool type that needs a configuration this
+    server lacks (`web_search` and its dated names without a search engine)."""
+    for i, kind in enumerate(types):
+        kind = "web_search" if kind.startswith("web_search") else kind
+        setting = ENABLED_BY.get(kind)
+        if setting is not None and kind not in server_tools:
+            raise InvalidRequestError(
+                f"Invalid 'tools[{i}].type': the {kind} tool is not configured on this server "
+                f"(its operator enables it with {setting}).", param=f"tools[{i}].type", code="unsupported_value")
 
 
 def source_markers(text: str, count: int) -> Iterator[tuple[int, int, int]]:

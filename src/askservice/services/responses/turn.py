@@ -19,7 +19,7 @@ from askservice.mcp import McpClient
 from askservice.services.engine.context import OfferedTool, TurnContext
 from askservice.services.engine.prompt import fit
 from askservice.services.engine.tokenizer import count_tokens
-from askservice.services.engine.tools import ServerTool, ToolContext
+from askservice.services.engine.tools import ServerTool, ToolContext, check_configured
 from askservice.services.responses.items import message_text
 from askservice.services.responses.mcp import McpServer, function_name
 from askservice.services.responses.records import PENALTIES
@@ -67,12 +67,10 @@ class TurnBuilder:
     def server_tools(self, owner: str, params: dict) -> dict[str, OfferedTool]:
         """Return the server tools the request offers, by function name (their stores checked first)."""
         offered = {}
+        check_configured(self.tools, [tool["type"] for tool in params.get("tools") or []])
         for index, tool in enumerate(params.get("tools") or []):
             if tool["type"].startswith("web_search"):
-                server_tool = self.tools.get("web_search")
-                if server_tool is None:
-                    raise InvalidRequestError("Web search is not configured on this server: its operator sets "
-                                              "WEB_SEARCH_PROVIDER.", param=f"tools[{index}].type", code="unsupported_value")
+                server_tool = self.tools["web_search"]
                 context = ToolContext(owner=owner, run={}, tool={"type": "web_search", "web_search": {
                     k: tool[k] for k in WEB_SEARCH_OPTIONS if tool.get(k) is not None}})
                 offered[server_tool.definition(context)["function"]["name"]] = OfferedTool("web_search", server_tool, context)

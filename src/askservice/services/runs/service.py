@@ -8,7 +8,7 @@ Every read of a run settles it first (settle.py): a reader sees at once a run wh
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from askservice import metrics
 from askservice.config import Settings
@@ -21,7 +21,7 @@ from askservice.services.engine.events import Events
 from askservice.llm import require_upstream
 from askservice.services.engine.executor import Executors
 from askservice.services.engine.leases import Leases
-from askservice.services.engine.tools import ServerTool
+from askservice.services.engine.tools import ServerTool, check_configured
 from askservice.services.runs.cancel import Canceller
 from askservice.services.runs.execution import Executions
 from askservice.services.runs.records import now, run_object, shaped_step
@@ -61,9 +61,9 @@ class Runs:
         self.canceller = Canceller(store, self.settler, executors)
         self.submitter = Submitter(store, leases, self.steps, self.settler, self.executions.start)
 
-    def executes(self, tool_type: str) -> bool:
-        """Tell whether this server executes tools of `tool_type` (web_search: only when configured)."""
-        return tool_type in self.executions.server_tools
+    def check_tools(self, types: Sequence[str]) -> None:
+        """Raise the 400 of a tool type this server executes only when configured (web_search) and is not."""
+        check_configured(self.executions.server_tools, types)
 
     # -- create -------------------------------------------------------------------------------
 
