@@ -187,3 +187,21 @@ def test_bad_mcp_requests_are_400s(sdk, mcp):
         sdk.responses.create(model="m", tools=[calc(mcp)], input=[
             {"type": "mcp_approval_response", "approval_request_id": "mcpr_nope", "approve": True}])
     assert unknown.value.body["param"] == "input[0].approval_request_id"
+
+
+def test_approvals_in_a_conversation(sdk, upstream, mcp, runs_short_service):
+    marker = upstream.marker()
+    upstream.script({"tool_calls": [{"name": "calc__add", "arguments": {"a": 4, "b": 5}}]}, {"content": "9."},
+                    match=marker)
+    conversation = sdk.conversations.create()
+    tool = calc(mcp, require_approval="always")
+    asked = sdk.responses.create(model="m", input=f"4 + 5? {marker}", tools=[tool], conversation=conversation.id)
+    request = asked.output[-1]
+    answered = sdk.responses.create(model="m", conversation=conversation.id, tools=[tool], input=[
+        {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}])
+
+    assert [item.type for item in answered.output] == ["mcp_call", "message"] and answered.output[0].output == "9"
+    items = api(runs_short_service, "GET", f"/conversations/{conversation.id}/items?order=asc").json()
+    assert_schema(items, "ConversationItemList")
+    assert [item["type"] for item in items["data"]] == ["message", "mcp_list_tools", "mcp_approval_request",
+                                                        "mcp_approval_response", "mcp_call", "message"]

@@ -64,6 +64,7 @@ def _stored(kind: str, item: dict) -> dict:
         return {"id": item_id, "type": "compaction", "encrypted_content": item["encrypted_content"]}
     if kind == "mcp_approval_response":
         return {"id": item_id, "type": kind, "approval_request_id": item["approval_request_id"],
+                "request_id": item["approval_request_id"],  # the spec requires it too (an older name of the same)
                 "approve": item["approve"], "reason": item.get("reason")}
     return {**item, "id": item_id, "summary": item.get("summary") or []}  # reasoning
 
