@@ -205,3 +205,21 @@ def test_approvals_in_a_conversation(sdk, upstream, mcp, runs_short_service):
     assert_schema(items, "ConversationItemList")
     assert [item["type"] for item in items["data"]] == ["message", "mcp_list_tools", "mcp_approval_request",
                                                         "mcp_approval_response", "mcp_call", "message"]
+
+
+def test_a_server_call_beside_a_client_function_is_not_made(sdk, upstream, mcp):
+    marker = upstream.marker()
+    weather = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+    upstream.script({"tool_calls": [{"name": "get_weather", "arguments": {}}, {"name": "calc__add", "arguments": {"a": 1, "b": 1}}]},
+                    {"content": "Sunny."}, match=marker)
+    asked = sdk.responses.create(model="m", input=f"Weather? {marker}", tools=[calc(mcp), weather])
+
+    listing, function, call = asked.output
+    assert (function.type, call.type, call.status, call.output) == ("function_call", "mcp_call", "incomplete", None)
+    assert "tools/call" not in rpc(mcp)
+    answered = sdk.responses.create(model="m", previous_response_id=asked.id, tools=[calc(mcp), weather], input=[
+        {"type": "function_call_output", "call_id": function.call_id, "output": "sunny"}])
+    assert answered.output_text == "Sunny."
+    messages = upstream.requests(match=marker)[-1]["body"]["messages"]
+    assert [(m["role"], [c["function"]["name"] for c in m.get("tool_calls") or []]) for m in messages[1:]] == [
+        ("assistant", ["get_weather"]), ("tool", [])]

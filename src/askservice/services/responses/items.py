@@ -103,7 +103,7 @@ def chat_messages(items: list[dict]) -> list[dict]:
             approvals[item["id"]] = item
         elif kind == "mcp_approval_response" and not item["approve"] and item["approval_request_id"] in approvals:
             messages += mcp_messages(approvals[item["approval_request_id"]], DECLINED)
-        elif kind == "mcp_call":
+        elif kind == "mcp_call" and item.get("status") != "incomplete":  # an incomplete call was not made
             messages += mcp_messages(item, item.get("output") if item.get("error") is None else mcp_error(item["error"]))
     return messages
 

@@ -125,6 +125,14 @@ class ResponseRecorder:
         """Tell whether the call became an `mcp_approval_request` (not executed in this response)."""
         return self._calls[call.index]["type"] == "mcp_approval_request"
 
+    def not_made(self, call: Call) -> None:
+        """Close the item of a server tool call that will not be made (`incomplete`); an approval
+        request stays open, to be answered."""
+        item = self._calls[call.index]
+        if item["type"] != "mcp_approval_request":
+            self._open.remove(item)
+            self._close(item, "incomplete")
+
     def mcp_call_opened(self, index: int, head: dict, approval_request_id: str | None = None) -> None:
         """Open an `mcp_call` item (`head`: server_label, name, arguments) as call `index` of the turn."""
         item = self._calls[index] = self._add({"id": new_id("mcp_"), "type": "mcp_call", **head, "output": None,
@@ -212,6 +220,8 @@ class ResponseRecorder:
 
     def _close(self, item: dict, status: str) -> None:
         index = self._index(item)
+        if item["type"] == "web_search_call" and status == "incomplete":  # not among its statuses
+            status = "failed"
         if item["type"] != "mcp_approval_request":  # the spec's approval request has no status
             item["status"] = status
         if item["type"] == "message":

@@ -136,6 +136,8 @@ class ResponseWork:
             self._count(result)
             server = [c for c in result.calls if c.type != "function"]
             if not server or len(server) < len(result.calls):  # an answer, or the client's functions
+                for call in server:  # beside the client's calls they are not made (the client answers first)
+                    self.recorder.not_made(call)
                 self._annotate(context, result.text, called)
                 return result
             waiting = [c for c in server if self.recorder.awaits_approval(c)]
