@@ -48,8 +48,7 @@ class ResponseRecorder:
         self.logprobs = logprobs
         self.search_results = search_results
         self.web_sources = web_sources
-        self.mcp: dict[str, tuple[McpServer, Tool]] = {}
-        """The MCP functions offered: chat name -> (server, tool)."""
+        self._mcp: dict[str, tuple[McpServer, Tool]] = {}
         self.sequence = 0
         self._message: dict | None = None
         self._reasoning: dict | None = None
@@ -95,7 +94,7 @@ class ResponseRecorder:
             self._calls[call.index] = self._add({"id": new_id("fc_"), "type": "function_call", "call_id": call.id,
                                                  "name": call.name, "arguments": "", "status": "in_progress"})
         elif call.type == "mcp":
-            server, tool = self.mcp[call.name]
+            server, tool = self._mcp[call.name]
             head = {"server_label": server.label, "name": tool.name, "arguments": ""}
             if server.needs_approval(tool.name):
                 self._calls[call.index] = self._add({"id": new_id("mcpr_"), "type": "mcp_approval_request", **head})
@@ -175,6 +174,10 @@ class ResponseRecorder:
         self.emit(event, item_id=item["id"], output_index=self._index(item))
         self._open.remove(item)
         self.emit("response.output_item.done", output_index=self._index(item), item=copy.deepcopy(item))
+
+    def mcp_offered(self, name: str, server: McpServer, tool: Tool) -> None:
+        """Know the function `name` offered upstream as `tool` of `server` (its calls become MCP items)."""
+        self._mcp[name] = (server, tool)
 
     def mcp_listing(self, server: McpServer) -> dict:
         """Open the `mcp_list_tools` item of a server whose tools are being listed."""

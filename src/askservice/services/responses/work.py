@@ -179,7 +179,7 @@ class ResponseWork:
             for name, tool in server.functions().items():
                 offered[name] = OfferedTool("mcp", server, ToolContext(owner=context.owner, run={}, tool={
                     "type": "mcp", "server_label": server.label, "name": tool.name, "function": name}))
-                self.recorder.mcp[name] = (server, tool)
+                self.recorder.mcp_offered(name, server, tool)
         if not offered:
             return context
         return replace(context, tools=[*context.tools, *(o.tool.definition(o.context) for o in offered.values())],

@@ -15,7 +15,14 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_v
 
 from askservice.errors import InvalidRequestError
 from askservice.web.pages import ListQuery
-from askservice.web.schemas.assistants import FunctionDefinition, Metadata, Temperature, TopP, invalid
+from askservice.web.schemas.assistants import (
+    FunctionDefinition,
+    Metadata,
+    Temperature,
+    TopP,
+    WebSearchOptions,
+    invalid,
+)
 from askservice.web.schemas.vector_stores import ComparisonFilter, CompoundFilter, SearchRankingOptions
 from askservice.web.validation import parse_at
 
@@ -328,28 +335,11 @@ class FileSearchTool(BaseModel):
         return {"type": "file_search", **self.model_dump(exclude_none=True, exclude={"type"})}
 
 
-class UserLocation(BaseModel):
-    """`WebSearchApproximateLocation`."""
-
-    type: Literal["approximate"] = "approximate"
-    country: Annotated[StrictStr, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
-    region: Annotated[StrictStr, Field(max_length=128)] | None = None
-    city: Annotated[StrictStr, Field(max_length=128)] | None = None
-    timezone: Annotated[StrictStr, Field(max_length=64)] | None = None
-
-
-class WebSearchFilters(BaseModel):
-    allowed_domains: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=253)]],
-                               Field(max_length=100)] | None = None
-
-
-class WebSearchTool(BaseModel):
+class WebSearchTool(WebSearchOptions):
     """`WebSearchTool` (and the preview's types): search the web with the configured engine."""
 
     type: Literal["web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11"]
-    filters: WebSearchFilters | None = None
     search_context_size: Literal["low", "medium", "high"] = "medium"
-    user_location: UserLocation | None = None
 
     def stored(self) -> dict:
         echoed = self.model_dump(exclude={"filters"})
