@@ -4,6 +4,7 @@ scripted upstream, and a real MCP server built with the `mcp` SDK on loopback (`
 from __future__ import annotations
 
 import json
+import time
 
 import openai
 import pytest
@@ -223,3 +224,31 @@ def test_a_server_call_beside_a_client_function_is_not_made(sdk, upstream, mcp):
     messages = upstream.requests(match=marker)[-1]["body"]["messages"]
     assert [(m["role"], [c["function"]["name"] for c in m.get("tool_calls") or []]) for m in messages[1:]] == [
         ("assistant", ["get_weather"]), ("tool", [])]
+
+
+def test_a_streamed_approval_request_and_a_background_call(sdk, upstream, mcp, runs_short_service):
+    marker = upstream.marker()
+    upstream.script({"tool_calls": [{"name": "calc__add", "arguments": {"a": 3, "b": 4}}]}, {"content": "7."},
+                    match=marker)
+    body = {"model": "m", "input": f"3 + 4? {marker}", "stream": True, "tools": [calc(mcp, require_approval="always")]}
+    with api(runs_short_service, "POST", "/responses", json=body, stream=True) as answer:
+        events = [event for _, event in read_sse(answer)]
+    for event in events:
+        assert_stream_event(event)
+    added = [e["item"]["type"] for e in events if e["type"] == "response.output_item.added"]
+    assert added == ["mcp_list_tools", "mcp_approval_request"]
+    assert not [e for e in events if e["type"].startswith("response.mcp_call")]
+    request = events[-1]["response"]["output"][-1]
+    assert request["type"] == "mcp_approval_request" and json.loads(request["arguments"]) == {"a": 3, "b": 4}
+
+    job = sdk.responses.create(model="m", previous_response_id=events[-1]["response"]["id"], background=True,
+                               tools=[calc(mcp, require_approval="always")],
+                               input=[{"type": "mcp_approval_response", "approval_request_id": request["id"], "approve": True}])
+    assert job.status == "queued"
+    for _ in range(200):
+        done = sdk.responses.retrieve(job.id)
+        if done.status not in ("queued", "in_progress"):
+            break
+        time.sleep(0.05)
+    assert done.status == "completed" and [item.type for item in done.output] == ["mcp_call", "message"]
+    assert done.output[0].output == "7"
