@@ -49,7 +49,7 @@ def test_an_mcp_call_round_trip_with_a_secret_token(sdk, upstream, mcp, runs_sho
     assert response.status == "completed", response.error
     listing, call, message = response.output
     assert (listing.type, listing.server_label, listing.error) == ("mcp_list_tools", "calc", None)
-    assert sorted(t.name for t in listing.tools) == ["add", "fail"]
+    assert sorted(t.name for t in listing.tools) == ["add", "big", "chatty", "fail", "refuse", "slow"]  # all it has
     assert listing.tools[0].input_schema["properties"]
     assert (call.type, call.name, json.loads(call.arguments), call.output, call.error, call.status) == (
         "mcp_call", "add", {"a": 2, "b": 3}, "5", None, "completed")

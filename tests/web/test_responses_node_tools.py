@@ -36,7 +36,11 @@ def test_an_approved_mcp_call(runs_short_service, upstream, mcp_server):
 
     out = run_node(SCRIPT, runs_short_service.url("/v1"), marker, "mcp", mcp_server.url("json"))
 
-    assert out["asked"] == [{"type": "mcp_list_tools", "tools": ["add"]}, {"type": "mcp_approval_request", "name": "add"}]
+    listing, request = out["asked"]
+    assert listing["type"] == "mcp_list_tools" and "add" in listing["tools"]
+    assert request == {"type": "mcp_approval_request", "name": "add"}
+    offered = upstream.requests(match=marker)[0]["body"]["tools"]
+    assert [t["function"]["name"] for t in offered] == ["calc__add"]  # allowed_tools
     assert out["answered"] == [{"type": "mcp_call", "output": "42", "approval_request_id": out["request_id"]},
                                {"type": "message"}]
     assert out["output_text"] == "42." and out["echoed"]["headers"] is None

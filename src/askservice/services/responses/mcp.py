@@ -3,7 +3,8 @@
 For each `mcp` tool of a request, an `McpServer` holds the server's label, URL, the headers to
 send (in memory only: never stored, echoed or logged) and the tool's filters. Its tools are
 listed once per chain: an `mcp_list_tools` item of the same label earlier in the chain is reused,
-otherwise the work lists them (a new `mcp_list_tools` item). Each allowed tool is offered to the
+otherwise the work lists them (a new `mcp_list_tools` item, with every tool the server listed, so
+that a later request of the chain may allow others). Each allowed tool is offered to the
 upstream as a function `LABEL__NAME`; a call runs on the server unless `require_approval` asks
 for the client's approval first (an `mcp_approval_request` item ends the response; a later
 request's `mcp_approval_response` approves or declines it). An McpServer is the ServerTool of its
@@ -31,7 +32,7 @@ def function_name(label: str, name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "_", f"{label}{SEPARATOR}{name}")[:64]
 
 
-def listed(tools: list[Tool]) -> list[dict]:
+def listing(tools: list[Tool]) -> list[dict]:
     """Return tools as an `mcp_list_tools` item lists them."""
     return [{"name": t.name, "description": t.description or None, "input_schema": t.input_schema,
              "annotations": t.annotations} for t in tools]
@@ -57,23 +58,27 @@ class McpServer:
     allowed_tools: list[str] | dict | None
     require_approval: str | dict
     open_client: Callable[[str, dict[str, str]], McpClient] = field(repr=False)
-    tools: list[Tool] | None = None
-    """The server's allowed tools, once listed (or read from the chain)."""
+    listed: list[Tool] | None = None
+    """Every tool of the server, once listed (or read from the chain)."""
     _client: McpClient | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- listing ------------------------------------------------------------------------------
 
     def list_tools(self) -> list[Tool]:
-        """List the server's tools (raises McpError); keep and return the allowed ones."""
-        self.tools = [t for t in self.client().list_tools() if self.allows(t)]
-        return self.tools
+        """List the server's tools (raises McpError); keep and return them."""
+        self.listed = self.client().list_tools()
+        return self.listed
 
     def reuse(self, item: dict) -> None:
         """Take the tools of an earlier `mcp_list_tools` item of this server."""
-        tools = [Tool(t["name"], t.get("description") or "", t.get("input_schema") or {"type": "object"},
-                      t.get("annotations")) for t in item.get("tools") or []]
-        self.tools = [t for t in tools if self.allows(t)]
+        self.listed = [Tool(t["name"], t.get("description") or "", t.get("input_schema") or {"type": "object"},
+                            t.get("annotations")) for t in item.get("tools") or []]
+
+    @property
+    def tools(self) -> list[Tool]:
+        """The listed tools `allowed_tools` lets the model call."""
+        return [t for t in self.listed or [] if self.allows(t)]
 
     def allows(self, tool: Tool) -> bool:
         allowed = self.allowed_tools
@@ -83,14 +88,14 @@ class McpServer:
 
     def functions(self) -> dict[str, Tool]:
         """Return the offered functions: chat name -> tool."""
-        return {function_name(self.label, t.name): t for t in self.tools or []}
+        return {function_name(self.label, t.name): t for t in self.tools}
 
     def needs_approval(self, name: str) -> bool:
         """Tell whether a call of tool `name` waits for the client's approval (the spec's default: always)."""
         policy = self.require_approval
         if isinstance(policy, str):
             return policy != "never"
-        tool = next((t for t in self.tools or [] if t.name == name), Tool(name, ""))
+        tool = next((t for t in self.tools if t.name == name), Tool(name, ""))
         return not _matches(policy.get("never"), tool)
 
     # -- the ServerTool of this server's functions --------------------------------------------

@@ -23,7 +23,7 @@ from askservice.services.engine.events import Events
 from askservice.services.engine.executor import Call
 from askservice.services.engine.tools import query_argument
 from askservice.services.responses.items import output_text
-from askservice.services.responses.mcp import McpServer, listed
+from askservice.services.responses.mcp import McpServer, listing
 
 
 def _delta_logprobs(entries: list[dict]) -> list[dict]:
@@ -188,7 +188,7 @@ class ResponseRecorder:
 
     def mcp_listed(self, item: dict, tools: list[Tool] | None, error: str | None = None) -> None:
         """Close an `mcp_list_tools` item with the tools listed, or the error that stopped the listing."""
-        item.update(tools=listed(tools or []), error=error)
+        item.update(tools=listing(tools or []), error=error)
         self.emit(f"response.mcp_list_tools.{'failed' if error else 'completed'}", item_id=item["id"],
                   output_index=self._index(item))
         self._open.remove(item)

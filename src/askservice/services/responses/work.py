@@ -168,7 +168,7 @@ class ResponseWork:
         offer every allowed tool as a function. A server that cannot list is shown with its error."""
         offered = {}
         for server in self.mcp:
-            if server.tools is None:
+            if server.listed is None:
                 item = self.recorder.mcp_listing(server)
                 try:
                     self.recorder.mcp_listed(item, server.list_tools())
