@@ -100,3 +100,28 @@ def test_no_results_means_no_pages(engine):
     engine.json("/search", hits())
     outcome = searxng(engine).run("nothing")
     assert (outcome.sources, outcome.pages, outcome.skipped) == ([], [], [])
+
+
+def test_reading_a_large_page_leaves_the_worker_free(engine, site):
+    """Extraction runs on the hub's thread pool: a greenlet ticking meanwhile is never held up for long."""
+    import gevent
+
+    block = "<div><p>Some paragraph text with words and more words in it.</p><a href='/x'>link</a></div>"
+    big = site.page("/big", "<html><body>" + block * 6000 + "</body></html>")
+    engine.json("/search", hits(big))
+    web = searxng(engine, web_search_timeout=60, web_fetch_timeout=60)
+    ticks = []
+
+    def tick():
+        while True:
+            ticks.append(time.perf_counter())
+            gevent.sleep(0.005)
+
+    ticker = gevent.spawn(tick)
+    started = time.perf_counter()
+    outcome = web.run("words", context_size="low")
+    took = time.perf_counter() - started
+    ticker.kill()
+    assert outcome.pages and took > 0.2, took  # the page took real CPU to read
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert gaps and max(gaps) < took / 4, (gaps[-3:], took)  # blocked, it would tick once, at the start

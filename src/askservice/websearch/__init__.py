@@ -11,6 +11,9 @@
 more than `WEB_FETCH_MAX_PAGES` pages; pages are fetched concurrently, and the whole call ends by
 `WEB_SEARCH_TIMEOUT` (each page by `WEB_FETCH_TIMEOUT`). `run` raises `SearchFailed` when the
 engine fails and ValueError for an unknown `context_size`; a page that fails is only `skipped`.
+Reading a page's text is CPU work (a 2 MB page takes seconds): it runs on the gevent hub's
+thread pool, so the worker's other greenlets (leases, streams) go on meanwhile; `open_websearch`
+reads a small page once, so that no request pays for the extractor's first use.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+
+import gevent
 
 from askservice.config import Settings
 from askservice.netguard import Blocked
@@ -29,6 +34,7 @@ __all__ = ["CONTEXT_SIZES", "SearchFailed", "SearchOutcome", "WebSearch", "open_
 
 CONTEXT_SIZES = {"low": (2, 3_000), "medium": (4, 6_000), "high": (8, 12_000)}  # pages, characters per page
 SOURCES = 10  # results asked of the engine (shown as sources); the first few are read
+WARM_UP = b"<html><head><title>t</title></head><body><article><p>" + b"A sentence of text. " * 20 + b"</p></article></body></html>"
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,8 @@ class WebSearch:
             page = self._fetcher.fetch(result.url, deadline)
         except (Blocked, Refused) as exc:
             return {"url": result.url, "reason": str(exc)}
-        title, text = page_text(page.body, page.content_type, page.charset, page.url, chars)
+        title, text = gevent.get_hub().threadpool.apply(page_text, (page.body, page.content_type, page.charset,
+                                                                     page.url, chars))
         if not text:
             return {"url": result.url, "reason": "no text on the page"}
         return {"url": page.url, "title": title or result.title, "text": text}
@@ -102,4 +109,5 @@ def open_websearch(settings: Settings) -> WebSearch | None:
         backend = SearxNG(settings.web_search_url or "", per_request)
     fetcher = Fetcher(settings.web_fetch_allow, max_bytes=settings.web_fetch_max_bytes,
                       timeout=per_request)
+    page_text(WARM_UP, "text/html", "utf-8", "http://localhost/", 100)
     return WebSearch(backend, fetcher, max_pages=settings.web_fetch_max_pages, timeout=settings.web_search_timeout)
