@@ -19,8 +19,9 @@ all on loopback. Rounds interleave every row (shuffled within a round) until `--
 
 Derived: the server's own share of an MCP response, `mcp new - mcp direct - 2 x turn direct`, and
 the same for web_search (`web_search - search direct - 2 x turn direct`), next to `plain - turn
-direct` (what the server adds to one plain turn). No target is set by the issue; these figures
-say where the time of a tool response goes.
+direct` (what the server adds to one plain turn); and what a tool response costs beyond its tool
+work and two plain responses (`- 2 x plain`). No target is set by the issue; these figures say
+where the time of a tool response goes.
 """
 
 from __future__ import annotations
@@ -157,8 +158,12 @@ def report(samples: dict[str, list[float]], rounds: int) -> None:
     print("| derived | ms |\n|---|---|")
     print(f"| plain - turn direct (the server's share of a plain turn) | {ms['plain'] - turn:.1f} |")
     print(f"| mcp new - mcp direct - 2 x turn direct | {ms['mcp new'] - ms['mcp direct'] - 2 * turn:.1f} |")
+    print(f"| mcp new - mcp direct - 2 x plain (beyond two plain responses) | "
+          f"{ms['mcp new'] - ms['mcp direct'] - 2 * ms['plain']:.1f} |")
     print(f"| mcp cached - mcp new (the listing saved) | {ms['mcp cached'] - ms['mcp new']:.1f} |")
     print(f"| web_search - search direct - 2 x turn direct | {ms['web_search'] - ms['search direct'] - 2 * turn:.1f} |")
+    print(f"| web_search - search direct - 2 x plain (beyond two plain responses) | "
+          f"{ms['web_search'] - ms['search direct'] - 2 * ms['plain']:.1f} |")
 
 
 if __name__ == "__main__":
