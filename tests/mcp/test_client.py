@@ -92,6 +92,18 @@ def test_calls_run_side_by_side_in_greenlets(mcp_server):
     assert done == ["add", "slow"] and time.monotonic() - started < 2.5
 
 
+@pytest.mark.parametrize("endpoint", ["sse", "json"])
+def test_abort_cuts_a_call_in_flight_short(mcp_server, endpoint):
+    with McpClient(mcp_server.url(endpoint), timeout=10, allowed=LOOPBACK) as mcp:
+        mcp.list_tools()
+        call = gevent.spawn(mcp.call_tool, "slow", {"seconds": 5})
+        gevent.sleep(0.5)  # the call is waiting for the tool's answer
+        mcp.abort()
+        call.join(timeout=3)
+        assert call.dead and isinstance(call.exception, McpError), call.value  # not the tool's "slept 5"
+        assert mcp.call_tool("add", {"a": 2, "b": 2}).output_text == "4"  # the client serves on
+
+
 def test_the_session_follows_the_lifecycle_and_is_deleted_at_the_end(fresh):
     with McpClient(fresh.url("json"), timeout=5, allowed=LOOPBACK) as mcp:
         mcp.list_tools()

@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.mcp.process import TOKEN
+from tests.servers import wait_until
 from tests.schema import assert_schema, assert_stream_event
 from tests.web.run_support import read_sse
 from tests.web.support import api, sdk_on
@@ -252,3 +253,18 @@ def test_a_streamed_approval_request_and_a_background_call(sdk, upstream, mcp, r
         time.sleep(0.05)
     assert done.status == "completed" and [item.type for item in done.output] == ["mcp_call", "message"]
     assert done.output[0].output == "7"
+
+
+def test_a_cancel_cuts_a_slow_mcp_call_short(sdk, upstream, mcp):
+    marker = upstream.marker()
+    upstream.script({"tool_calls": [{"name": "calc__slow", "arguments": {"seconds": 4}}]}, {"content": "Never."},
+                    match=marker)
+    job = sdk.responses.create(model="m", input=f"Sleep. {marker}", tools=[calc(mcp)], background=True)
+    wait_until(lambda: "tools/call" in rpc(mcp), timeout=10, what="the MCP call")
+
+    cancelled = sdk.responses.cancel(job.id)
+    assert cancelled.status == "cancelled"
+    listing, call = cancelled.output
+    assert (call.type, call.name, call.output) == ("mcp_call", "slow", None)  # not the tool's "slept 4"
+    assert call.error is not None and call.error.type == "mcp_protocol_error"
+    assert len(upstream.requests(match=marker)) == 1  # no turn after the cut call

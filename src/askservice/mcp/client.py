@@ -67,6 +67,10 @@ class McpClient:
         """Call tool `name`; a tool that failed is an outcome with `is_error`, not an exception."""
         return outcome_from(self._call("tools/call", {"name": name, "arguments": arguments}))
 
+    def abort(self) -> None:
+        """Cut the calls in flight short (from another greenlet: a cancelled response); they raise McpError."""
+        self._transport.abort()
+
     def close(self) -> None:
         """Delete the session on the server (if one was opened) and drop the connections.
 

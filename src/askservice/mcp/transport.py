@@ -14,11 +14,13 @@ and by MAX_ANSWER_BYTES. Header values are never logged nor put in an error mess
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import socket
 import time
+import weakref
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -69,13 +71,34 @@ class PinnedHTTPSConnection(_Pinned, HTTPSConnection):
     """A TLS connection to checked addresses; the certificate is still checked against the host name."""
 
 
-class PinnedHTTPPool(HTTPConnectionPool):
+class _Made:
+    """Remembers the connections a pool made, so that `abort` can cut those in use too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.made: weakref.WeakSet = weakref.WeakSet()
+
+    def _new_conn(self):
+        connection = super()._new_conn()
+        self.made.add(connection)
+        return connection
+
+    def abort(self) -> None:
+        """Shut every connection's socket down: a greenlet waiting on one of them wakes with an error."""
+        for connection in list(self.made):
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+class PinnedHTTPPool(_Made, HTTPConnectionPool):
     """A pool of PinnedHTTPConnection (its `addresses` keyword reaches each connection)."""
 
     ConnectionCls = PinnedHTTPConnection
 
 
-class PinnedHTTPSPool(HTTPSConnectionPool):
+class PinnedHTTPSPool(_Made, HTTPSConnectionPool):
     """A pool of PinnedHTTPSConnection."""
 
     ConnectionCls = PinnedHTTPSConnection
@@ -148,6 +171,11 @@ class Transport:
                 if not (200 <= response.status < 300 or response.status in (404, 405)):
                     raise self._status_error(response, deadline)
             self.session_id = None
+
+    def abort(self) -> None:
+        """Cut the exchanges in flight short (from another greenlet): they end as McpError."""
+        if self._pool is not None:
+            self._pool.abort()
 
     def close(self) -> None:
         """Drop the connections."""

@@ -8,7 +8,8 @@ of what the work is: the recorder persists and announces the deltas in its API's
 While the work goes on, the executor holds its lease (`hold`): a watcher greenlet reads the
 lease-holding item, renews its lease every `Leases.renew_every` (a conditional write), and when
 the item is `cancelling` (a cancel on any worker) or gone to another state (swept, deleted),
-closes the upstream call at once; the turn then raises Cancelled or Lost.
+closes the upstream call at once, and calls what the work asked it to (`on_stop`: cut a server
+tool's call short); the turn then raises Cancelled or Lost.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from askservice import metrics
 from askservice.errors import ServiceError
@@ -119,6 +120,7 @@ class Executor:
         self.cancelled = False
         self.lost = False
         self._upstream = None
+        self._on_stop: list[Callable[[], None]] = []
         self._pieces: list[str] = []
         self._reasoning: list[str] = []
         self._wake = threading.Event()
@@ -133,6 +135,10 @@ class Executor:
     def wake(self) -> None:
         """Make the watcher look at the item now (it was just cancelled on this worker)."""
         self._wake.set()
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (from the watcher's greenlet) when the work is cancelled or taken away."""
+        self._on_stop.append(callback)
 
     def release(self) -> None:
         """Stop watching: the work is about to write its own end (or ended)."""
@@ -166,6 +172,8 @@ class Executor:
             upstream = self._upstream
             if upstream is not None:
                 upstream.close()
+            for callback in self._on_stop:
+                callback()
             return
 
     def check(self) -> None:

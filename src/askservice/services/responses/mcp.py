@@ -143,6 +143,11 @@ class McpServer:
                 self._client = self.open_client(self.url, self.headers)
             return self._client
 
+    def abort(self) -> None:
+        """Cut this server's calls in flight short (the response was cancelled or taken away)."""
+        if self._client is not None:
+            self._client.abort()
+
     def close(self) -> None:
         """End the session, if one was opened."""
         if self._client is not None:

@@ -168,6 +168,7 @@ class ResponseWork:
         offer every allowed tool as a function. A server that cannot list is shown with its error."""
         offered = {}
         for server in self.mcp:
+            self.executor.on_stop(server.abort)
             if server.listed is None:
                 item = self.recorder.mcp_listing(server)
                 try:
