@@ -3,6 +3,8 @@ approval answers a request may give, and MCP items sent upstream (services/respo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from askservice.errors import InvalidRequestError
@@ -24,9 +26,12 @@ def server(**options) -> McpServer:
 
 
 def test_function_names_fit_what_chat_completions_accepts():
-    assert function_name("crm", "delete.customer") == "crm__delete_customer"
-    assert len(function_name("a" * 40, "b" * 40)) == 64
-    assert list(server().functions()) == ["crm__find", "crm__delete_customer"]
+    assert function_name("crm", "find") == "crm__find"
+    names = [function_name("crm", "delete.customer"), function_name("crm", "delete_customer"),
+             function_name("a" * 40, "b" * 40), function_name("a" * 40, "b" * 41)]
+    assert names[0].startswith("crm__delete_customer_") and len(set(names)) == 4  # cleaned or cut: never shared
+    assert all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name) for name in names)
+    assert list(server().functions()) == ["crm__find", names[0]]
 
 
 @pytest.mark.parametrize("allowed, offered", [

@@ -13,6 +13,7 @@ functions: `execute` makes the call and reports its output or error, never raise
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -28,8 +29,13 @@ DECLINED = "The user declined to run this tool."
 
 
 def function_name(label: str, name: str) -> str:
-    """Return the chat function name of tool `name` of server `label` (`^[a-zA-Z0-9_-]{1,64}$`)."""
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", f"{label}{SEPARATOR}{name}")[:64]
+    """Return the chat function name of tool `name` of server `label` (`^[a-zA-Z0-9_-]{1,64}$`): a name
+    that had to be cleaned or cut ends in a hash of the whole, so that two tools never share one."""
+    whole = f"{label}{SEPARATOR}{name}"
+    clean = re.sub(r"[^a-zA-Z0-9_-]", "_", whole)
+    if clean == whole and len(clean) <= 64:
+        return clean
+    return f"{clean[:57]}_{hashlib.sha256(whole.encode()).hexdigest()[:6]}"
 
 
 def listing(tools: list[Tool]) -> list[dict]:
