@@ -77,6 +77,15 @@ def source_markers(text: str, count: int) -> Iterator[tuple[int, int, int]]:
             yield n, m.start(), m.end()
 
 
+def search_function(name: str, description: str, query: str) -> dict:
+    """Return the chat-completions tool `name(query)` of a search tool (`query`: what the argument holds)."""
+    return {"type": "function", "function": {
+        "name": name, "description": description,
+        "parameters": {"type": "object", "properties": {"query": {"type": "string", "description": query}},
+                       "required": ["query"]},
+    }}
+
+
 def query_argument(arguments: str) -> str:
     """Return the `query` of a search tool call's JSON arguments (the raw arguments when they are not JSON)."""
     try:

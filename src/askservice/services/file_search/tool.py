@@ -14,7 +14,7 @@ import time
 from typing import Sequence
 
 from askservice.errors import NotFoundError
-from askservice.services.engine.tools import ToolContext, ToolResult, query_argument
+from askservice.services.engine.tools import ToolContext, ToolResult, query_argument, search_function
 from askservice.services.file_search.citations import citations
 from askservice.services.file_search.search import RUN_RESULTS, Retriever
 from askservice.services.file_search.vector_stores import VectorStoresService
@@ -57,13 +57,8 @@ class FileSearchTool:
 
     def definition(self, context: ToolContext) -> dict:
         """Offer `file_search(query)` to the upstream model."""
-        return {"type": "function", "function": {
-            "name": NAME,
-            "description": "Search the user's uploaded files for passages relevant to a query.",
-            "parameters": {"type": "object", "properties": {"query": {
-                "type": "string", "description": "What to look for, in words likely to appear in the files."}},
-                "required": ["query"]},
-        }}
+        return search_function(NAME, "Search the user's uploaded files for passages relevant to a query.",
+                               "What to look for, in words likely to appear in the files.")
 
     def execute(self, context: ToolContext, arguments: str) -> ToolResult:
         """Search the run's unexpired vector stores; return the sources text and the step's file_search details."""

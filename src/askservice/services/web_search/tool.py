@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
-from askservice.services.engine.tools import ToolContext, ToolResult, query_argument, source_markers
+from askservice.services.engine.tools import ToolContext, ToolResult, query_argument, search_function, source_markers
 from askservice.websearch import SearchFailed, SearchOutcome, WebSearch
 
 log = logging.getLogger("askservice.web_search")
@@ -44,13 +44,8 @@ class WebSearchTool:
 
     def definition(self, context: ToolContext) -> dict:
         """Offer `web_search(query)` to the upstream model."""
-        return {"type": "function", "function": {
-            "name": NAME,
-            "description": "Search the web for current information; returns the text of the best pages.",
-            "parameters": {"type": "object", "properties": {"query": {
-                "type": "string", "description": "What to search for, as a search engine query."}},
-                "required": ["query"]},
-        }}
+        return search_function(NAME, "Search the web for current information; returns the text of the best pages.",
+                               "What to search for, as a search engine query.")
 
     def execute(self, context: ToolContext, arguments: str) -> ToolResult:
         """Search and read the first pages; return them as sources, and the call's details."""
