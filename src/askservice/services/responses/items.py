@@ -18,7 +18,7 @@ from askservice.errors import InvalidRequestError, NotFoundError
 from askservice.ids import new_id
 from askservice.services.engine.prompt import call_messages
 from askservice.services.responses import compaction
-from askservice.services.responses.mcp import DECLINED, function_name
+from askservice.services.responses.mcp import DECLINED, error_text, function_name
 
 PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_", "reasoning": "rs_",
             "compaction": "cmp_", "mcp_approval_response": "mcpa_"}
@@ -104,7 +104,7 @@ def chat_messages(items: list[dict]) -> list[dict]:
         elif kind == "mcp_approval_response" and not item["approve"] and item["approval_request_id"] in approvals:
             messages += mcp_messages(approvals[item["approval_request_id"]], DECLINED)
         elif kind == "mcp_call" and item.get("status") != "incomplete":  # an incomplete call was not made
-            messages += mcp_messages(item, item.get("output") if item.get("error") is None else mcp_error(item["error"]))
+            messages += mcp_messages(item, item.get("output") if item.get("error") is None else error_text(item["error"]))
     return messages
 
 
@@ -112,13 +112,6 @@ def mcp_messages(call: dict, output: str | None) -> list[dict]:
     """Return an MCP call (an `mcp_call` or `mcp_approval_request` item) and its output as chat messages."""
     return call_messages([{"id": call["id"], "name": function_name(call["server_label"], call["name"]),
                            "arguments": call["arguments"], "output": output}])
-
-
-def mcp_error(error: dict) -> str:
-    """Return an `mcp_call`'s error as the text the model reads."""
-    if error.get("type") == "mcp_tool_execution_error":
-        return "The tool failed: " + " ".join(str(p.get("text", "")) for p in error.get("content") or [] if isinstance(p, dict))
-    return f"The tool could not be called: {error.get('message', '')}"
 
 
 def _chat_content(parts: list[dict], role: str) -> str | list[dict]:

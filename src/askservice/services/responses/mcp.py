@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from askservice.errors import InvalidRequestError
 from askservice.mcp import McpClient, McpError, Tool
+from askservice.mcp.tools import outcome_from
 from askservice.services.engine.tools import ToolContext, ToolResult
 
 SEPARATOR = "__"
@@ -124,16 +125,16 @@ class McpServer:
         except ValueError:
             details["error"] = {"type": "mcp_protocol_error", "code": -32602,
                                 "message": "The model gave arguments that are not a JSON object."}
-            return ToolResult(output=details["error"]["message"], details=details)
+            return ToolResult(output=error_text(details["error"]), details=details)
         try:
             outcome = self.client().call_tool(name, args)
         except McpError as exc:
             details["error"] = ({"type": "http_error", "code": exc.status, "message": str(exc)} if exc.status
                                 else {"type": "mcp_protocol_error", "code": -32603, "message": str(exc)})
-            return ToolResult(output=f"The tool could not be called: {exc}", details=details)
+            return ToolResult(output=error_text(details["error"]), details=details)
         if outcome.is_error:
             details["error"] = {"type": "mcp_tool_execution_error", "content": outcome.raw.get("content") or []}
-            return ToolResult(output=f"The tool failed: {outcome.output_text}", details=details)
+            return ToolResult(output=error_text(details["error"]), details=details)
         details["output"] = outcome.output_text
         return ToolResult(output=outcome.output_text, details=details)
 
@@ -159,6 +160,14 @@ class McpServer:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def error_text(error: dict) -> str:
+    """Return an `mcp_call`'s error (the spec's MCPToolCallError) as the text the model reads, in the
+    turn after the call and in every later request of the chain."""
+    if error.get("type") == "mcp_tool_execution_error":
+        return "The tool failed: " + outcome_from({"content": error.get("content") or []}).output_text
+    return f"The tool could not be called: {error.get('message', '')}"
 
 
 def approval_answers(own: list[dict], earlier: list[dict], labels: set[str]) -> list[tuple[dict, dict]]:
